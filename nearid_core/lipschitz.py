@@ -1,0 +1,125 @@
+"""Per-sample bi-Lipschitz estimates B(z) from decoder (or generator) Jacobians.
+
+At a latent z, with J = dg/dz (d_x x d_z) and singular values s_1 >= ... >= s_d:
+``B(z) = max(s_1, 1/s_d)`` (>= 1, = 1 iff J is a local isometry) and the distortion
+``s_1/s_d``. Summaries: ``L_max = max B - 1`` and ``L_mean = mean B - 1`` (PAPER.md §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.func import jacfwd, vmap
+
+from .models import EnsembleAE, mlp
+
+QUANTILES = (0.1, 0.5, 0.9, 0.99)
+
+
+def bilipschitz_from_singular_values(sv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(..., d) singular values, descending -> B (...,) and distortion (...,)."""
+    s1, sd = sv[..., 0], sv[..., -1]
+    with np.errstate(divide="ignore"):
+        return np.maximum(s1, 1.0 / sd), s1 / sd
+
+
+@dataclass(frozen=True)
+class BiLipschitz:
+    """B(z) at n sample points for each of M maps.
+
+    b, distortion : (M, n); singular_values : (M, n, d).
+    """
+
+    b: np.ndarray
+    distortion: np.ndarray
+    singular_values: np.ndarray
+
+    def summary(self, m: int) -> dict[str, float]:
+        """Map m's L_max, L_mean, median/quantiles of B and the median distortion."""
+        b = self.b[m]
+        out = {"L_max": float(b.max() - 1), "L_mean": float(b.mean() - 1),
+               "B_max": float(b.max()), "distortion_median": float(np.median(self.distortion[m]))}
+        for q in QUANTILES:
+            out[f"B_q{round(q * 100)}"] = float(np.quantile(b, q))
+        return out
+
+    def summaries(self) -> list[dict[str, float]]:
+        return [self.summary(m) for m in range(self.b.shape[0])]
+
+
+def _from_jacobians(jac: torch.Tensor) -> BiLipschitz:
+    sv = torch.linalg.svdvals(jac.detach().double()).numpy()  # (..., min(d_x, d_z)), descending
+    b, dist = bilipschitz_from_singular_values(sv)
+    return BiLipschitz(b, dist, sv)
+
+
+def decoder_jacobians(model: EnsembleAE, z: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Jacobians of every decoder at its own latents.
+
+    Parameters
+    ----------
+    model : EnsembleAE with M members.
+    z : (M, n, d_z) latents (each model's own), or (n, d_z) shared points.
+
+    Returns
+    -------
+    J : (M, n, d_x, d_z) tensor.
+
+    Notes
+    -----
+    Forward-mode (``jacfwd``) because d_z <= d_x: it costs d_z Jacobian-vector products per
+    point instead of d_x vector-Jacobian products; vmapped over points and over models.
+    """
+    zt = torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=torch.float32)
+    with torch.no_grad():
+        ws, bs = model.decoder_params()
+    def decode_point(zi, w, b, s):  # one model, one point: (d_z,) -> (d_x,)
+        return mlp(zi[None], w, b, s)[0]
+
+    one = jacfwd(decode_point, argnums=0)  # (d_z,) -> (d_x, d_z)
+    per_points = vmap(one, in_dims=(0, None, None, None))  # over points of one model
+    z_dim = 0 if zt.dim() == 3 else None
+    return vmap(per_points, in_dims=(z_dim, 0, 0, 0))(zt, ws, bs, model.slopes)
+
+
+def decoder_bilipschitz(model: EnsembleAE, z: np.ndarray, *, chunk: int = 4096) -> BiLipschitz:
+    """B(z) of each model's decoder at latents z ((M, n, d_z) or (n, d_z))."""
+    n = z.shape[-2]
+    parts = []
+    for i in range(0, n, chunk):
+        zc = z[..., i:i + chunk, :]
+        parts.append(_from_jacobians(decoder_jacobians(model, zc)))
+    return BiLipschitz(*(np.concatenate([getattr(p, f) for p in parts], axis=1)
+                         for f in ("b", "distortion", "singular_values")))
+
+
+def map_bilipschitz(fn: Callable[[torch.Tensor], torch.Tensor], points: np.ndarray) -> BiLipschitz:
+    """B at points (n, d) of one differentiable map ``fn`` (single point -> vector).
+
+    Returns a BiLipschitz with M = 1. Used for data generators and known linear maps.
+    """
+    pts = torch.as_tensor(np.asarray(points), dtype=torch.float64)
+    jac = vmap(jacfwd(fn))(pts)  # (n, d_out, d)
+    res = _from_jacobians(jac)
+    return BiLipschitz(res.b[None], res.distortion[None], res.singular_values[None])
+
+
+def generator_bilipschitz(generator: Callable[[torch.Tensor], torch.Tensor],
+                          u: np.ndarray) -> BiLipschitz:
+    """B of a data generator at factors u (n, d_u): the ground truth, 1 for an isometry.
+
+    Notes
+    -----
+    Estimated at sampled points, not certified over the whole support.
+    """
+    return map_bilipschitz(generator, u)
+
+
+def orthogonal_bound(leak: float, n_hidden: int) -> float:
+    """Upper bound ``(1 - alpha)^-K`` on B(z) for an orthogonal decoder with K hidden
+    activations (inf at alpha = 1: ReLU can switch a direction off)."""
+    slope = 1.0 - leak
+    return float("inf") if slope <= 0 else slope ** (-n_hidden)
