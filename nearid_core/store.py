@@ -172,6 +172,29 @@ class RunStore:
         with self._write() as c:
             self._update(c, "sweeps", sweep_id, **fields)
 
+    def claim_queued_sweep(self) -> str | None:
+        """Atomically take the oldest ``queued`` sweep for this process (status ``running``);
+        None when nothing is queued. Two runners never claim the same sweep."""
+        with self._write() as c:
+            row = c.execute("SELECT id FROM sweeps WHERE status = 'queued' "
+                            "ORDER BY created_at LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._update(c, "sweeps", row["id"], status="running", reason=None,
+                         pid=os.getpid(), hostname=socket.gethostname())
+            return row["id"]
+
+    def request_cancel(self, sweep_id: str, *, reason: str = "cancelled by the user") -> bool:
+        """Mark a queued or running sweep ``cancelled`` (its runner stops at its next check);
+        False when it had already ended."""
+        with self._write() as c:
+            sid = self._resolve(c, "sweeps", sweep_id)
+            status = c.execute("SELECT status FROM sweeps WHERE id = ?", (sid,)).fetchone()[0]
+            if status not in ("queued", "running"):
+                return False
+            self._update(c, "sweeps", sid, status="cancelled", reason=reason)
+            return True
+
     def set_run_status(self, run_id: str, status: str, *, reason: str | None = None) -> None:
         """Set a run's status and ``reason`` (None clears it)."""
         with self._write() as c:
