@@ -22,7 +22,7 @@ SCORES = ("mcc", "mcc_spearman", "weak_mcc", "infom", "infoe", "infoc", "dci_d",
           "dci_i")
 
 
-def analyse_model(z: np.ndarray, u: np.ndarray, *, seed: int = 0) -> tuple[dict, np.ndarray]:
+def analyse_model(z: np.ndarray, u: np.ndarray, *, seed: int = 0) -> tuple[dict, dict]:
     """Structural identifiability of one model, before and after ICA.
 
     Parameters
@@ -33,7 +33,9 @@ def analyse_model(z: np.ndarray, u: np.ndarray, *, seed: int = 0) -> tuple[dict,
     -------
     result : dict with "before" and "after" (metric name -> float), "structural"
         (alignment errors of z against u), and the ICA's convergence.
-    z_ica : (n, d_z) the latents after ICA (fitted on the fit half, applied to all rows).
+    ica : arrays "latents" (n, d_z) after ICA (fitted on the fit half, applied to all
+        rows), "mixing" (d_z, k), "unmixing" (k, d_z) and "mean" (d_z,), so that
+        ``z = mean + latents @ mixing.T``.
 
     Notes
     -----
@@ -49,7 +51,9 @@ def analyse_model(z: np.ndarray, u: np.ndarray, *, seed: int = 0) -> tuple[dict,
         "structural": alignment_errors(u, z, seed=seed),
         "ica_converged": ica.converged, "ica_n_iter": ica.n_iter, "ica_message": ica.message,
     }
-    return result, z_ica
+    arrays = {"latents": z_ica, "mixing": ica.mixing, "unmixing": ica.unmixing,
+              "mean": ica.mean}
+    return result, arrays
 
 
 def analyse_pairs(zs: list[np.ndarray], *, seed: int = 0) -> list[dict]:
@@ -86,11 +90,11 @@ def theorem1_fit(L: np.ndarray, err: np.ndarray) -> dict[str, float]:
 
 @dataclass
 class SweepAnalysis:
-    """Everything the tables, plots and the store need (JSON-able except ``z_ica``).
+    """Everything the tables, plots and the store need (JSON-able except ``ica``).
 
     per_leak : one row per leak; per_model : model index -> analyse_model result;
     pairs : leak -> pairwise error dicts; fits : Theorem-1 fits; trends : headline checks.
-    z_ica : model index -> (n, d_z) latents after ICA.
+    ica : model index -> ICA arrays of that model (see ``analyse_model``).
     """
 
     per_leak: list[dict]
@@ -98,7 +102,7 @@ class SweepAnalysis:
     pairs: dict[float, list[dict]]
     fits: dict[str, dict]
     trends: dict[str, float | bool]
-    z_ica: dict[int, np.ndarray]
+    ica: dict[int, dict[str, np.ndarray]]
 
     def to_json(self) -> dict:
         return {"per_leak": self.per_leak,
@@ -121,9 +125,9 @@ def analyse_sweep(leak_rows: list[dict], models: list[tuple[int, float, np.ndarr
     by_leak = {row["leak"]: [z for _, a, z in models if a == row["leak"]] for row in leak_rows}
     model_futs = {i: executor.submit(analyse_model, z, u, seed=seed) for i, _, z in models}
     pair_futs = {a: executor.submit(analyse_pairs, zs, seed=seed) for a, zs in by_leak.items()}
-    per_model, z_ica = {}, {}
+    per_model, ica = {}, {}
     for i, fut in model_futs.items():
-        per_model[i], z_ica[i] = fut.result()
+        per_model[i], ica[i] = fut.result()
     pairs = {a: f.result() for a, f in pair_futs.items()}
     leak_of = {i: a for i, a, _ in models}
     rows = [_leak_row(row, pairs[row["leak"]],
@@ -131,7 +135,7 @@ def analyse_sweep(leak_rows: list[dict], models: list[tuple[int, float, np.ndarr
             for row in leak_rows]
     fits = {f"{g}_vs_{lk}": theorem1_fit([r[lk] for r in rows], [r[f"stat_{g}"] for r in rows])
             for g in ("rigid", "perm", "linear", "ica") for lk in ("L_max", "L_mean")}
-    return SweepAnalysis(rows, per_model, pairs, fits, trends(rows), z_ica)
+    return SweepAnalysis(rows, per_model, pairs, fits, trends(rows), ica)
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:

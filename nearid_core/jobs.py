@@ -125,7 +125,7 @@ def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str
     for o in outcomes:
         if o.index in analysis.per_model:
             rid = run_ids[o.index]
-            store.save_arrays(rid, "ica", {"latents": analysis.z_ica[o.index]})
+            store.save_arrays(rid, "ica", analysis.ica[o.index])
             metrics = {"recon_mse": o.recon_mse, **o.lipschitz, **analysis.per_model[o.index]}
             store.set_run_result(rid, metrics=metrics, timings={"train_s": o.seconds})
     store.set_sweep_analysis(sweep_id, analysis.to_json())

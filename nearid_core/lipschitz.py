@@ -73,7 +73,8 @@ def decoder_jacobians(model: EnsembleAE, z: np.ndarray | torch.Tensor) -> torch.
     Forward-mode (``jacfwd``) because d_z <= d_x: it costs d_z Jacobian-vector products per
     point instead of d_x vector-Jacobian products; vmapped over points and over models.
     """
-    zt = torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=torch.float32)
+    dtype = model.slopes.dtype  # float32 as trained; float64 after model.double()
+    zt = torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=dtype)
     with torch.no_grad():
         ws, bs = model.decoder_params()
     def decode_point(zi, w, b, s):  # one model, one point: (d_z,) -> (d_x,)

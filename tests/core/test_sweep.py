@@ -1,0 +1,96 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
+from nearid_core.jobs import latents_of, run_sweep_job, submit_sweep
+from nearid_core.models import EnsembleAE
+from nearid_core.store import RunStore
+from nearid_core.sweep import chunks, dataset_for, train_sweep
+from nearid_core.training import encode
+
+TINY = SweepConfig(data=DataConfig(n=512, d_x=16), model=ModelConfig(width=16),
+                   train=TrainConfig(epochs=2, batch_size=128), leaks=(0.0, 0.5), seeds=2)
+
+
+def test_chunks_cover_every_model_once():
+    assert chunks(5, 2) == [[0, 1, 2], [3, 4]]
+    assert chunks(2, 8) == [[0], [1]]
+
+
+def test_process_pool_chunks_give_the_same_models_as_one_ensemble():
+    with ThreadPoolExecutor(1) as ex:
+        one = train_sweep(TINY, executor=ex)
+    split = train_sweep(TINY)  # default: a process pool, one chunk per worker
+    for a, b in zip(one, split, strict=True):
+        assert (a.index, a.leak, a.seed) == (b.index, b.leak, b.seed)
+        # Each model's arithmetic is independent of the others: float32 rounding only.
+        np.testing.assert_allclose(a.latents, b.latents, atol=1e-5)
+        np.testing.assert_allclose(a.b, b.b, rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def done_sweep(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("store"))
+    sweep_id = submit_sweep(store, TINY, name="tiny")
+    with ThreadPoolExecutor(1) as ex:
+        analysis = run_sweep_job(store, sweep_id, executor=ex)
+    return store, sweep_id, analysis
+
+
+def test_job_saves_every_run_and_the_analysis(done_sweep):
+    store, sweep_id, analysis = done_sweep
+    sweep = store.get_sweep(sweep_id)
+    assert sweep["status"] == "done" and sweep["progress"] == 1.0
+    assert [r["leak"] for r in sweep["analysis"]["per_leak"]] == [0.0, 0.5]
+    runs = store.list_runs(sweep_id)
+    assert [r["status"] for r in runs] == ["done"] * 4
+    assert all(len(r["loss_history"]) >= 1 for r in runs)
+    assert runs[0]["metrics"]["L_max"] == pytest.approx(0.0, abs=1e-5)  # linear, orthogonal
+    assert "after" in runs[0]["metrics"] and "ica_latents" in latents_of(store, runs[0]["id"])
+
+
+def test_stored_weights_reproduce_the_stored_latents(done_sweep):
+    store, sweep_id, _ = done_sweep
+    run = store.list_runs(sweep_id)[3]
+    model = EnsembleAE(TINY.model, TINY.data, [run["leak"]], [run["seed"]])
+    model.load_member_state(0, store.load_state_dict(run["id"]))
+    x_test = store.load_sweep_arrays(sweep_id, "data")["x_test"]
+    np.testing.assert_allclose(encode(model, x_test)[0],
+                               store.load_arrays(run["id"], "heldout")["latents"], atol=1e-6)
+    np.testing.assert_array_equal(x_test, dataset_for(TINY).x_test)
+
+
+def test_same_config_same_numbers(done_sweep, tmp_path):
+    store, sweep_id, first = done_sweep
+    other = RunStore(tmp_path)
+    with ThreadPoolExecutor(1) as ex:
+        again = run_sweep_job(other, submit_sweep(other, TINY), executor=ex)
+    def numbers(rows):  # everything but wall-clock timings
+        return [{k: v for k, v in r.items() if not k.endswith("_s")} for r in rows]
+
+    assert numbers(again.per_leak) == numbers(first.per_leak)
+
+
+def test_cancel_stops_training_and_keeps_the_runs(tmp_path):
+    store = RunStore(tmp_path)
+    sweep_id = submit_sweep(store, SweepConfig(
+        data=DataConfig(n=512, d_x=16), model=ModelConfig(width=16),
+        train=TrainConfig(epochs=200, batch_size=128), leaks=(0.3,), seeds=2))
+    seen = []
+
+    def cancel_at_first_report(p):
+        seen.append(p.fraction)
+        store.request_cancel(sweep_id)
+
+    with ThreadPoolExecutor(1) as ex:
+        out = run_sweep_job(store, sweep_id, executor=ex, on_progress=cancel_at_first_report)
+    assert out is None and seen and seen[-1] < 0.5
+    sweep = store.get_sweep(sweep_id)
+    assert sweep["status"] == "cancelled" and "user" in sweep["reason"]
+    runs = store.list_runs(sweep_id)
+    assert [r["status"] for r in runs] == ["cancelled", "cancelled"]
+    assert "heldout" in store.list_arrays(runs[0]["id"])  # what was trained is kept
+    assert torch.isfinite(store.load_state_dict(runs[0]["id"])["enc_w0"]).all()
