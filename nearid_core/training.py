@@ -73,8 +73,10 @@ def _optimizer(model: EnsembleAE, train: TrainConfig) -> torch.optim.Adam:
     enc = [p for n, p in model.named_parameters() if n.startswith("enc")]
     dec = [p for n, p in model.named_parameters() if n.startswith("dec")]
     wd = 0.0 if model.orthogonal else model.cfg.weight_decay
-    return torch.optim.Adam([{"params": enc, "weight_decay": 0.0},
-                             {"params": dec, "weight_decay": wd}], lr=train.lr)
+    groups = [{"params": enc, "weight_decay": 0.0}, {"params": dec, "weight_decay": wd}]
+    # Not fused=True: the fused CPU kernel is 0.4 ms a step faster, but its rounding depends
+    # on the tensor's size, so a model would not train the same alone and in an ensemble.
+    return torch.optim.Adam(groups, lr=train.lr, foreach=True)
 
 
 def train_ensemble(x_train: np.ndarray | torch.Tensor, model_cfg: ModelConfig,
@@ -119,7 +121,9 @@ def train_ensemble(x_train: np.ndarray | torch.Tensor, model_cfg: ModelConfig,
         sums = np.zeros(m_count)
         for start in range(0, n, train.batch_size):
             idx = order[:, start:start + train.batch_size]  # (M, B)
-            losses = _step(model, opt, x[idx], alive)  # x[idx]: (M, B, d_x)
+            # index_select on the flat index is 5x faster than x[idx] here
+            xb = torch.index_select(x, 0, idx.reshape(-1)).view(*idx.shape, x.shape[1])
+            losses = _step(model, opt, xb, alive)  # xb: (M, B, d_x)
             step += 1
             _mark_failures(losses, alive, reasons, step, epoch)
             sums += np.where(alive, losses, 0.0) * idx.shape[1]
@@ -141,12 +145,27 @@ def train_ensemble(x_train: np.ndarray | torch.Tensor, model_cfg: ModelConfig,
 def _step(model: EnsembleAE, opt: torch.optim.Optimizer, xb: torch.Tensor,
           alive: np.ndarray) -> np.ndarray:
     opt.zero_grad(set_to_none=True)
-    recon = model(xb)  # (M, B, d_x)
-    per_model = ((recon - xb) ** 2).mean(dim=(1, 2))  # (M,)
+    per_model = PerModelMSE.apply(model(xb), xb)  # (M,)
     finite = torch.isfinite(per_model) & torch.from_numpy(alive)
     per_model.where(finite, torch.zeros(())).sum().backward()
     opt.step()
     return per_model.detach().numpy().astype(np.float64)
+
+
+class PerModelMSE(torch.autograd.Function):
+    """Mean squared error of each model, (M, B, d) x 2 -> (M,), with a one-pass backward
+    (autograd's generic chain costs three passes over the batch)."""
+
+    @staticmethod
+    def forward(ctx, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        diff = recon - target  # (M, B, d)
+        ctx.save_for_backward(diff)
+        return torch.linalg.vector_norm(diff, dim=(1, 2)) ** 2 / diff[0].numel()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (diff,) = ctx.saved_tensors
+        return diff * (grad * (2.0 / diff[0].numel())).view(-1, 1, 1), None
 
 
 def _mark_failures(losses: np.ndarray, alive: np.ndarray, reasons: list[str], step: int,
