@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._sqlite import atomic_write
 from .store import RunStore
 
 
@@ -44,13 +44,5 @@ def sweep_arrays(store: RunStore, sweep_id: str) -> dict[str, np.ndarray]:
 def export_npz(store: RunStore, sweep_id: str, path: str | os.PathLike) -> int:
     """Write ``sweep_arrays`` to ``path`` atomically; return the number of runs."""
     arrays = sweep_arrays(store, sweep_id)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(path), lambda fh: np.savez_compressed(fh, **arrays))
     return len(arrays["leaks"])
