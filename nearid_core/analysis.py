@@ -169,12 +169,19 @@ def trends(rows: list[dict]) -> dict[str, float | bool]:
         ok = np.isfinite(a) & np.isfinite(b)
         return float(spearmanr(a[ok], b[ok])[0]) if ok.sum() >= 3 else float("nan")
 
-    perm, ica, rigid, lin = (np.nanmean(col(f"stat_{g}")) for g in ("perm", "ica", "rigid", "linear"))
+    perm, ica, rigid, lin = (_finite_mean(col(f"stat_{g}"))
+                             for g in ("perm", "ica", "rigid", "linear"))
     return {
         "rank_corr_rigid_vs_L_max": rank(col("L_max"), col("stat_rigid")),
         "rank_corr_rigid_vs_L_mean": rank(col("L_mean"), col("stat_rigid")),
         "rank_corr_recon_vs_leak": rank(col("leak"), col("recon_mse")),
         "perm_ge_rigid_ge_linear": bool(perm >= rigid >= lin),
         "perm_ge_ica": bool(perm >= ica), "ica_ge_rigid": bool(ica >= rigid),
-        "mean_mcc_gain_from_ica": float(np.nanmean(col("mcc_after") - col("mcc_before"))),
+        "mean_mcc_gain_from_ica": _finite_mean(col("mcc_after") - col("mcc_before")),
     }
+
+
+def _finite_mean(a: np.ndarray) -> float:
+    """Mean of the finite entries; nan when there are none (e.g. one seed: no pairs)."""
+    a = a[np.isfinite(a)]
+    return float(a.mean()) if a.size else float("nan")

@@ -188,7 +188,7 @@ def ensure_runner(store: RunStore) -> bool:
     with open(store.home / "runner.log", "ab") as log:
         subprocess.Popen([sys.executable, "-m", "nearid_core", "runner"], env=env,
                          stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                         start_new_session=True, cwd=os.getcwd())
+                         start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
     return True
 
 

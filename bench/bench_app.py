@@ -1,0 +1,186 @@
+"""App speed: cold start, warm-up button to finished charts, time to first chart per page.
+
+    python bench/bench_app.py                  # empty temp store: trains the paper warm-up
+    python bench/bench_app.py --store PATH     # reuse a store with a done default sweep
+
+Measured in Debian's Chromium against the real server (``streamlit run``, 127.0.0.1):
+- cold start: process start -> health check answers, and -> Home's title drawn;
+- warm-up: click "Reproduce the paper's warm-up" (paper settings) -> the Identifiability
+  chart is drawn (training by the background runner included);
+- per page: sidebar navigation -> first chart (first table for Paper), and the same for a
+  full page reload (new session: the frontend bundle and plotly.js are parsed again); the
+  median of ``--loads`` loads after one unmeasured load, so caches are warm as in use;
+- per page, server side: the median script run under AppTest (no browser).
+Prints a table; the lead records it in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nearid_core.store import RunStore  # noqa: E402
+from nearid_ui.serve import _wait_healthy, free_port, launch_chromium  # noqa: E402
+
+PAGES = {  # URL path: (title, what counts as the first result drawn)
+    "Data": ("Data: factors u", ".js-plotly-plot"),
+    "Train": ("Train a leak", ".js-plotly-plot"),
+    "Bi-Lipschitz": ("How close to an isometry", ".js-plotly-plot"),
+    "Identifiability": ("Smaller L, smaller", ".js-plotly-plot"),
+    "ICA": ("Factors before and after ICA", ".js-plotly-plot"),
+    "Paper": ("The paper's numbers", '[data-testid="stDataFrame"]'),
+}
+FILES = {"Data": "1_Data", "Train": "2_Train", "Bi-Lipschitz": "3_Bi-Lipschitz",
+         "Identifiability": "4_Identifiability", "ICA": "5_ICA", "Paper": "6_Paper"}
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, NEARID_HOME=str(home), OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed_load(page, url: str, selector: str, timeout_ms: int = 120_000) -> float:
+    """Full page load (new session, frontend bundle parsed again) -> first result."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.locator(selector).first.wait_for(timeout=timeout_ms)
+    return time.perf_counter() - t0
+
+
+def _show(page, name: str, timeout_ms: int = 120_000) -> None:
+    """Go to a page through the sidebar and wait until its script has finished."""
+    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{name}"]').click()
+    page.locator("h1", has_text=PAGES[name][0]).first.wait_for(timeout=timeout_ms)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached",
+                                                               timeout=timeout_ms)
+
+
+def timed_switch(page, name: str, timeout_ms: int = 120_000) -> float:
+    """In-app navigation (same session, sidebar link) -> first result drawn.
+
+    Starts from a page that has none of the target's results (Paper has no chart, Data no
+    table), so a result left over from the previous page cannot be counted.
+    """
+    title, selector = PAGES[name]
+    _show(page, "Data" if name == "Paper" else "Paper")
+    page.wait_for_function(f"document.querySelectorAll('{selector}').length === 0",
+                           timeout=timeout_ms)
+    t0 = time.perf_counter()
+    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{name}"]').click()
+    page.locator("h1", has_text=title).first.wait_for(timeout=timeout_ms)
+    page.locator(selector).first.wait_for(timeout=timeout_ms)
+    return time.perf_counter() - t0
+
+
+def browser_bench(url: str, page, sweep: str, loads: int,
+                  pages: list[str]) -> dict[str, tuple[float, float]]:
+    """Page -> (median in-app navigation, median full page load), after one warm load."""
+    out = {}
+    for name in pages:
+        selector = PAGES[name][1]
+        target = f"{url}/{name}?sweep={sweep}"
+        timed_load(page, target, selector)  # first load of the process: caches fill
+        reloads = [timed_load(page, target, selector) for _ in range(loads)]
+        switches = [timed_switch(page, name) for _ in range(loads)]
+        out[name] = (statistics.median(switches), statistics.median(reloads))
+    return out
+
+
+def apptest_bench(home: Path, sweep: str, loads: int, pages: list[str]) -> dict[str, float]:
+    os.environ.update(NEARID_HOME=str(home), NEARID_APP_RUNNER="0")
+    from streamlit.testing.v1 import AppTest
+
+    out = {}
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["sweep"] = sweep
+    at.run()
+    for name in pages:
+        at.switch_page(f"pages/{FILES[name]}.py").run()  # first load
+        times = []
+        for _ in range(loads):
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+        out[name] = statistics.median(times)
+    return out
+
+
+def warmup(page, url: str) -> tuple[float, str]:
+    page.goto(f"{url}/?preset=paper")
+    button = page.get_by_role("button", name="Reproduce the paper's warm-up")
+    button.wait_for(timeout=60_000)
+    t0 = time.perf_counter()
+    button.click()
+    page.wait_for_url("**/Identifiability?sweep=*", timeout=60_000)
+    page.get_by_text("Statistical ℓ2 error against L").first.wait_for(timeout=600_000)
+    seconds = time.perf_counter() - t0
+    return seconds, page.url.rsplit("sweep=", 1)[1].split("&")[0]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="nearid app benchmark")
+    p.add_argument("--store", help="a store with a done default sweep (skips the warm-up)")
+    p.add_argument("--loads", type=int, default=5, help="measured loads per page")
+    p.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES),
+                   help="pages to measure (default: all)")
+    args = p.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(args.store) if args.store else Path(tmp) / "store"
+        home.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        proc = start_server(home, port)
+        try:
+            _wait_healthy(url, proc, 120)
+            rows.append(("cold start: server answers", time.perf_counter() - t0))
+            with sync_playwright() as pw:
+                browser = launch_chromium(pw)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(url)
+                page.locator("h1").first.wait_for(timeout=120_000)
+                rows.append(("cold start: Home drawn", time.perf_counter() - t0))
+                if args.store:
+                    done = [s for s in RunStore(home).list_sweeps() if s["status"] == "done"]
+                    sweep = done[0]["id"]
+                else:
+                    seconds, sweep = warmup(page, url)
+                    rows.append(("warm-up (paper settings): button -> charts", seconds))
+                for name, (switch, reload) in browser_bench(url, page, sweep, args.loads,
+                                                            args.pages).items():
+                    rows.append((f"first result, sidebar navigation: {name}", switch))
+                    rows.append((f"first result, full page reload: {name}", reload))
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        for name, s in apptest_bench(home, sweep, args.loads, args.pages).items():
+            rows.append((f"script run, AppTest: {name}", s))
+        cfg = RunStore(home).get_sweep(sweep)["config"]
+    print(f"\nnearid app benchmark ({os.cpu_count()} CPUs, median of {args.loads} loads)")
+    print(f"sweep {sweep}: {len(cfg['leaks'])} leaks x {cfg['seeds']} seeds, "
+          f"n = {cfg['data']['n']}, {cfg['train']['epochs']} epochs")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  seconds")
+    for name, s in rows:
+        print(f"{name:<{width}}  {s:7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

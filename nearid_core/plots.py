@@ -1,0 +1,195 @@
+"""Plotly figure builders: B(z) distributions and maps, loss curves, data previews.
+
+Every function takes arrays or rows and returns a ``plotly.graph_objects.Figure``; none
+draws on screen or imports streamlit. Identifiability charts live in ``plots_ident`` and
+latent-space charts in ``plots_latent``; this module holds the shared styling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+GROUP_COLORS = {"perm": "#d62728", "rigid": "#1f77b4", "linear": "#2ca02c", "ica": "#9467bd"}
+GROUP_NAMES = {"perm": "signed permutation", "rigid": "rigid", "linear": "linear",
+               "ica": "ICA (then signed permutation)"}
+HEIGHT = 380
+VIOLIN_POINTS = 1000
+
+
+def style(fig: go.Figure, *, title: str = "", height: int = HEIGHT, **layout) -> go.Figure:
+    """The house layout: white template, compact margins, legend on top."""
+    fig.update_layout(template="plotly_white", height=height,
+                      title={"text": title, "x": 0.0, "font": {"size": 15}},
+                      margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+                      legend={"orientation": "h", "y": -0.2, "x": 0.0}, **layout)
+    return fig
+
+
+def leak_colors(leaks) -> dict[float, str]:
+    """One colour per leak, from linear (dark blue) to ReLU-like (yellow)."""
+    leaks = sorted(float(a) for a in leaks)
+    pos = [a if len(leaks) == 1 else i / (len(leaks) - 1) for i, a in enumerate(leaks)]
+    return dict(zip(leaks, sample_colorscale("Viridis", pos), strict=True))
+
+
+def figure_html(fig: go.Figure) -> str:
+    """A self-contained HTML page of the figure (plotly.js inlined: works offline)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
+def quantile_sketch(values: np.ndarray, size: int = VIOLIN_POINTS) -> np.ndarray:
+    """At most ``size`` evenly spaced quantiles of ``values`` (min and max kept): the same
+    distribution for a density plot, at a fraction of the points."""
+    v = np.asarray(values, float)
+    if v.size <= size:
+        return v
+    return np.quantile(v, np.linspace(0.0, 1.0, size))
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    candidates = [1, 1.001, 1.01, 1.1, 1.5, 2, 3, 5, 10, 20, 50, 100, 1000]
+    vals = [v for v in candidates if lo - 1e-12 <= math.log10(v) <= hi + 1e-12] or [1]
+    return [math.log10(v) for v in vals], [f"{v:g}" for v in vals]
+
+
+def b_distribution(b_by_leak: dict[float, np.ndarray], *, bounds: dict[float, float] | None = None,
+                   kind: str = "violin", log_x: bool = False) -> go.Figure:
+    """Distribution of B(z) per leak, as horizontal violins or step histograms.
+
+    Parameters
+    ----------
+    b_by_leak : leak -> (n,) B(z) values (>= 1).
+    bounds : leak -> the orthogonal decoder's bound (1 - alpha)^-K, drawn as a marker; a
+        bound far beyond the data is drawn at the right edge with its value as text.
+    kind : "violin" or "histogram".
+    log_x : plot log10 B with ticks labelled in B (spreads the values near 1).
+    """
+    colors = leak_colors(b_by_leak)
+    fig = go.Figure()
+    tx = (lambda v: np.log10(np.maximum(v, 1.0))) if log_x else (lambda v: np.asarray(v))
+    for a, b in sorted(b_by_leak.items()):
+        name = f"leak {a:g}"
+        if kind == "violin":
+            b = quantile_sketch(b)  # the browser's KDE over every point is slow
+            fig.add_trace(go.Violin(x=tx(b), y=[name] * len(b), name=name, orientation="h",
+                                    line_color=colors[a], points=False, meanline_visible=True,
+                                    spanmode="hard", showlegend=False))
+        else:
+            edges = np.histogram_bin_edges(tx(b), bins=40)
+            dens, _ = np.histogram(tx(b), bins=edges, density=True)
+            fig.add_trace(go.Scatter(x=edges, y=np.append(dens, dens[-1:]), name=name,
+                                     line={"shape": "hv", "color": colors[a]}, mode="lines"))
+    all_b = np.concatenate([tx(b) for b in b_by_leak.values()]) if b_by_leak else np.zeros(1)
+    lo, hi = float(np.min(all_b)), float(np.max(all_b))
+    span = max(hi - lo, 1e-3 if log_x else 0.05)
+    x_range = [lo - 0.05 * span, hi + 0.25 * span]
+    _add_bounds(fig, b_by_leak, bounds or {}, kind, tx, x_range[1])
+    xaxis = {"title": "B(z) = max(σ₁, 1/σ_d) of the decoder Jacobian", "range": x_range}
+    if log_x:
+        vals, text = _log_ticks(x_range[0], x_range[1])
+        xaxis.update(tickvals=vals, ticktext=text, title=xaxis["title"] + " (log scale)")
+    style(fig, title="B(z) per leak: 1 = locally isometric decoder",
+          xaxis=xaxis, yaxis={"title": "density" if kind == "histogram" else ""})
+    return fig
+
+
+def _add_bounds(fig, b_by_leak, bounds, kind, tx, x_max) -> None:
+    shown = [(a, v) for a, v in sorted(bounds.items()) if a in b_by_leak and np.isfinite(v)]
+    if not shown:
+        return
+    xs = [min(float(tx(v)), x_max) for _, v in shown]
+    beyond = [float(tx(v)) > x_max for _, v in shown]
+    labels = [f"bound {v:.3g} →" if out else "" for (_, v), out in zip(shown, beyond, strict=True)]
+    if kind == "violin":
+        fig.add_trace(go.Scatter(
+            x=xs, y=[f"leak {a:g}" for a, _ in shown], mode="markers+text", text=labels,
+            textposition="middle left", textfont={"size": 10},
+            name="bound (1−α)^−K",
+            marker={"symbol": ["triangle-right" if out else "line-ns-open" for out in beyond],
+                    "size": [10 if out else 22 for out in beyond], "color": "black",
+                    "line": {"width": 2}},
+            hovertemplate="bound %{customdata:.3g}<extra></extra>",
+            customdata=[v for _, v in shown]))
+        return
+    colors = leak_colors(b_by_leak)
+    for (a, v), x, out in zip(shown, xs, beyond, strict=True):
+        fig.add_vline(x=x, line={"dash": "dot", "color": colors[a]},
+                      annotation_text=f"bound α={a:g}" + (f" ({v:.3g}, off the axis)"
+                                                          if out else ""),
+                      annotation_font_size=10)
+
+
+def b_map(xs: np.ndarray, ys: np.ndarray, b: np.ndarray, points: np.ndarray | None = None,
+          *, title: str = "B(z) over the latent plane") -> go.Figure:
+    """Heatmap of B(z) on a grid (b[i, j] at (xs[j], ys[i])) with the data points on top."""
+    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=b, colorscale="Magma", reversescale=True,
+                               colorbar={"title": "B(z)"},
+                               hovertemplate="z₁ %{x:.2f}, z₂ %{y:.2f}<br>B %{z:.3f}"
+                                             "<extra></extra>"))
+    if points is not None and len(points):
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers",
+                                   name="held-out latents",
+                                   marker={"size": 3, "color": "white", "opacity": 0.6,
+                                           "line": {"width": 0.3, "color": "black"}}))
+    style(fig, title=title, height=460, xaxis={"title": "z₁"},
+          yaxis={"title": "z₂", "scaleanchor": "x"})
+    return fig
+
+
+def loss_curves(curves: dict[str, np.ndarray], *, failed: set[str] | None = None,
+                colors: dict[str, str] | None = None, x_title: str = "epoch",
+                log_y: bool = True, title: str = "Training loss per model") -> go.Figure:
+    """One line per model (label -> losses); failed models dashed and marked in the legend.
+
+    ``colors`` (label -> colour) lets the caller colour models by leak.
+    """
+    failed, colors = failed or set(), colors or {}
+    fig = go.Figure()
+    for label, y in curves.items():
+        y = np.asarray(y, float)
+        bad = label in failed
+        fig.add_trace(go.Scatter(x=np.arange(1, len(y) + 1), y=y, mode="lines+markers"
+                                 if len(y) < 3 else "lines",
+                                 name=label + (" (failed)" if bad else ""),
+                                 line={"dash": "dash" if bad else "solid",
+                                       "color": colors.get(label)}))
+    yaxis = {"title": "MSE"}
+    if log_y:
+        yaxis.update(type="log", dtick=1, exponentformat="power")
+    style(fig, title=title, xaxis={"title": x_title}, yaxis=yaxis)
+    return fig
+
+
+def data_pca3d(scores: np.ndarray, color: np.ndarray, *, color_name: str,
+               explained: np.ndarray | None = None) -> go.Figure:
+    """3-D PCA scatter of observations, coloured by one factor (or by B)."""
+    labels = [f"PC{i + 1}" + (f" ({explained[i]:.0%})" if explained is not None else "")
+              for i in range(3)]
+    fig = go.Figure(go.Scatter3d(
+        x=scores[:, 0], y=scores[:, 1], z=scores[:, 2], mode="markers",
+        marker={"size": 2.5, "color": color, "colorscale": "Viridis",
+                "colorbar": {"title": color_name}},
+        hovertemplate=f"{color_name} %{{marker.color:.3f}}<extra></extra>"))
+    style(fig, title=f"Observations x, PCA to 3-D, coloured by {color_name}", height=480,
+          scene={"xaxis_title": labels[0], "yaxis_title": labels[1], "zaxis_title": labels[2]})
+    return fig
+
+
+def histogram(values: np.ndarray, *, x_title: str, title: str, bins: int = 40) -> go.Figure:
+    """A plain histogram (e.g. the generator's own B(u)); a constant sample is said so."""
+    v = np.asarray(values, float)
+    xaxis = {"title": x_title}
+    if v.size and np.ptp(v) < 1e-6 * max(1.0, abs(float(v.mean()))):
+        c = float(v.mean())  # plotly would draw one bar a unit wide: say it instead
+        fig = go.Figure(go.Bar(x=[c], y=[v.size], width=[0.01], marker_color="#1f77b4"))
+        fig.add_annotation(x=c, y=v.size, text=f"all {v.size:,} values = {c:.4f}",
+                           showarrow=False, yshift=12)
+        xaxis["range"] = [c - 0.25, c + 0.25]
+    else:
+        fig = go.Figure(go.Histogram(x=v, nbinsx=bins, marker_color="#1f77b4"))
+    style(fig, title=title, height=300, xaxis=xaxis, yaxis={"title": "count"}, bargap=0.05)
+    return fig

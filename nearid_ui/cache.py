@@ -1,0 +1,167 @@
+"""Cached wrappers around the core: one store per home, one view per sweep version.
+
+Cache keys are the store home, the sweep id and its ``updated_at`` stamp (a done sweep never
+changes, so its entries live until evicted) plus the settings of the call.
+
+The science modules (torch, scikit-learn: about 3 s to import) are imported inside the
+functions that need them, and preloaded in a background thread when the server starts, so
+the Home page draws at once on a cold start.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+import streamlit as st
+
+from nearid_core.config import DataConfig, to_dict
+from nearid_core.store import RunStore, StoreError, default_home
+
+from .jobs import ensure_runner, runner_enabled
+
+if TYPE_CHECKING:
+    from nearid_core import explore, results
+    from nearid_core.projection import Projection
+
+
+def _preload() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the app shares two cores with training workers
+    import nearid_core.explore  # noqa: F401
+    import nearid_core.metrics  # noqa: F401
+    import nearid_core.results  # noqa: F401
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str) -> RunStore:
+    threading.Thread(target=_preload, name="nearid-preload", daemon=True).start()
+    s = RunStore(home)
+    s.recover()  # sweeps left running by a process that died are marked failed
+    if runner_enabled():
+        ensure_runner(s)  # sweeps queued before a restart go on training
+    return s
+
+
+def home() -> str:
+    return str(default_home().resolve())
+
+
+def store() -> RunStore:
+    """The run store of this app ($NEARID_HOME or ./.nearid)."""
+    return _store(home())
+
+
+def sweeps() -> list[dict]:
+    """Every stored sweep, newest first (not cached: a cheap query that must be fresh)."""
+    return store().list_sweeps()
+
+
+def sweep_row(sweep_id: str) -> dict | None:
+    try:
+        return store().get_sweep(sweep_id)
+    except (StoreError, KeyError, ValueError):
+        return None
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def _view(home_: str, sweep_id: str, stamp: float) -> results.SweepView:
+    from nearid_core.results import load_view
+
+    return load_view(_store(home_), sweep_id)
+
+
+def view(sweep_id: str) -> results.SweepView:
+    """The sweep's view, cached per version (``updated_at``)."""
+    row = store().get_sweep(sweep_id)
+    return _view(home(), row["id"], row["updated_at"])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _error_curves(home_: str, sweep_id: str, stamp: float, kind: str, L_kind: str):
+    from nearid_core import results
+
+    return results.error_curves(_view(home_, sweep_id, stamp), kind=kind, L_kind=L_kind)
+
+
+def error_curves(v: results.SweepView, kind: str, L_kind: str) -> results.ErrorCurves:
+    return _error_curves(home(), v.id, v.updated_at, kind, L_kind)
+
+
+@st.cache_data(max_entries=32, show_spinner="Sampling the data and measuring its generator…")
+def _data_preview(cfg_json: str) -> explore.DataPreview:
+    from nearid_core import explore
+
+    return explore.data_preview(DataConfig(**json.loads(cfg_json)))
+
+
+def data_preview(cfg: DataConfig) -> explore.DataPreview:
+    return _data_preview(json.dumps(to_dict(cfg), sort_keys=True))
+
+
+@st.cache_data(max_entries=64, show_spinner="Measuring B(z) over the latent plane…")
+def _b_map(home_: str, sweep_id: str, stamp: float, index: int, resolution: int):
+    from nearid_core import explore
+
+    return explore.b_map(_store(home_), _view(home_, sweep_id, stamp), index,
+                         resolution=resolution)
+
+
+def b_map(v: results.SweepView, index: int, resolution: int = 60) -> explore.BMap:
+    return _b_map(home(), v.id, v.updated_at, index, resolution)
+
+
+@st.cache_data(max_entries=64, show_spinner="Decoding traversals…")
+def _traversals(home_: str, sweep_id: str, stamp: float, index: int, steps: int):
+    from nearid_core import explore
+
+    return explore.traversals(_store(home_), _view(home_, sweep_id, stamp), index, steps=steps)
+
+
+def traversals(v: results.SweepView, index: int, steps: int = 7) -> explore.Traversals:
+    return _traversals(home(), v.id, v.updated_at, index, steps)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _correlations(home_: str, sweep_id: str, stamp: float, index: int) -> dict:
+    from nearid_core.metrics import mcc
+
+    v = _view(home_, sweep_id, stamp)
+    m = v.model(index)
+    out = {}
+    for name, z in (("before", m.latents), ("after", m.ica_latents)):
+        if z is not None and v.u_test is not None and np.isfinite(z).all():
+            r = mcc(z, v.u_test)
+            out[name] = {"corr": r.corr, "pairs": r.pairs, "score": r.score}
+    return out
+
+
+def correlations(v: results.SweepView, index: int) -> dict:
+    """'before'/'after' -> {corr (d_z, d_u), pairs (k, 2), score} of a model's latents."""
+    return _correlations(home(), v.id, v.updated_at, index)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _pca(home_: str, sweep_id: str, stamp: float, index: int, source: str) -> Projection:
+    from nearid_core.projection import project
+
+    return project(_latents(_view(home_, sweep_id, stamp), index, source), method="pca")
+
+
+def _latents(v: results.SweepView, index: int, source: str) -> np.ndarray:
+    m = v.model(index)
+    z = m.ica_latents if source == "after" else m.latents
+    if z is None:
+        raise ValueError(f"model #{index} has no {'ICA ' if source == 'after' else ''}latents")
+    return z
+
+
+def pca_projection(v: results.SweepView, index: int, source: str) -> Projection:
+    return _pca(home(), v.id, v.updated_at, index, source)
+
+
+def latents(v: results.SweepView, index: int, source: str) -> np.ndarray:
+    return _latents(v, index, source)

@@ -1,0 +1,131 @@
+"""Drawing helpers shared by the pages: charts and tables with downloads, error guards."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from . import texts
+
+log = logging.getLogger("nearid.app")
+FORMATS = {"ica_efficiency": "percent", "progress": "percent"}
+ROW_PX = 35  # st.dataframe row height: tables up to MAX_ROWS rows are shown whole
+MAX_ROWS = 16
+
+
+def page(title: str, icon: str = "🧭") -> None:
+    """Page configuration and the sidebar note every page shares."""
+    st.set_page_config(page_title=f"nearid · {title}", page_icon=icon, layout="wide")
+    with st.sidebar:
+        st.caption("nearid · near-identifiability of learned representations "
+                   "(Nelson, Fumero, Karaletsos, Locatello, ICLR 2026).")
+        st.caption(texts.ESTIMATED)
+
+
+@contextmanager
+def guard(what: str = "this page") -> Iterator[None]:
+    """Turn an unexpected error into a message on the page (details go to the server log)."""
+    try:
+        yield
+    except (ValueError, KeyError) as err:
+        st.error(f"Cannot show {what}: {err}")
+    except Exception as err:  # noqa: BLE001 - the page must never show a traceback
+        log.error("error while drawing %s:\n%s", what, traceback.format_exc())
+        st.error(f"Something went wrong while drawing {what}: {type(err).__name__}: {err}. "
+                 "Stored results are untouched; the details are in the server log.")
+
+
+def chart(fig, *, key: str, name: str) -> None:
+    """A plotly chart (PNG from its camera icon) with an HTML download under it."""
+    from nearid_core.plots import figure_html
+
+    st.plotly_chart(fig, key=key, config={
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}})
+    st.download_button("Chart as HTML", data=lambda: figure_html(fig), file_name=f"{name}.html",
+                       mime="text/html", key=f"dl_html_{key}", on_click="ignore",
+                       help="A self-contained interactive page; for a PNG use the camera icon "
+                            "above the chart.", icon=":material/download:")
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows)
+
+
+def table(rows: list[dict] | pd.DataFrame, *, key: str, name: str, height: int | None = None,
+          formats: dict[str, str] | None = None) -> None:
+    """A table with help on every known column and a CSV download."""
+    df = rows if isinstance(rows, pd.DataFrame) else frame(rows)
+    if df.empty:
+        st.info("Nothing to show in this table yet.")
+        return
+    formats = {**FORMATS, **(formats or {})}
+    config = {}
+    for col in df.columns:
+        helptext = texts.COLUMNS.get(col)
+        if pd.api.types.is_float_dtype(df[col]):
+            config[col] = st.column_config.NumberColumn(help=helptext,
+                                                        format=formats.get(col, "%.4g"))
+        elif helptext:
+            config[col] = st.column_config.Column(help=helptext)
+    if height is None and len(df) <= MAX_ROWS:
+        height = ROW_PX * (len(df) + 1) + 3
+    kwargs = {"height": height} if height else {}
+    st.dataframe(df, column_config=config, hide_index=True, key=f"tbl_{key}", **kwargs)
+    st.download_button("Table as CSV", data=df.to_csv(index=False), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"dl_csv_{key}", on_click="ignore",
+                       icon=":material/download:")
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    return str(o)
+
+
+def sweep_json(view) -> str:
+    """The sweep's settings, status, per-model metrics and analysis as JSON text."""
+    doc = {"id": view.id, "name": view.name, "status": view.status, "reason": view.reason,
+           "config": view.config_dict, "timings": view.timings, "analysis": view.analysis,
+           "models": [{"index": m.index, "leak": m.leak, "seed": m.seed, "status": m.status,
+                       "reason": m.reason, "metrics": m.metrics} for m in view.models]}
+    return json.dumps(doc, indent=1, default=_json_default)
+
+
+def latents_npz(view) -> bytes:
+    """Every model's held-out latents (and ICA latents, B(z)) plus u_test, as NPZ bytes."""
+    arrays = {}
+    if view.u_test is not None:
+        arrays["u_test"] = view.u_test
+    for m in view.models:
+        for name, arr in (("latents", m.latents), ("ica_latents", m.ica_latents), ("b", m.b)):
+            if arr is not None:
+                arrays[f"model{m.index}_{name}"] = arr
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def sweep_downloads(view, *, key: str) -> None:
+    """Download buttons for a sweep's numbers (JSON) and latents (NPZ)."""
+    c1, c2 = st.columns(2)
+    c1.download_button("Sweep numbers (JSON)", data=lambda: sweep_json(view),
+                       file_name=f"nearid-{view.id}.json", mime="application/json",
+                       key=f"dl_json_{key}", on_click="ignore", icon=":material/download:",
+                       help="Settings, status, every model's metrics and the full analysis.")
+    c2.download_button("Latents (NPZ)", data=lambda: latents_npz(view),
+                       file_name=f"nearid-{view.id}-latents.npz",
+                       mime="application/octet-stream", key=f"dl_npz_{key}",
+                       on_click="ignore", icon=":material/download:",
+                       help="Held-out latents, ICA latents and B(z) of every model, and the "
+                            "ground truth u_test (numpy.load).")

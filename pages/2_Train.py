@@ -1,0 +1,52 @@
+"""Train: the leak slider and the other knobs; a background job with live progress."""
+
+import streamlit as st
+
+from nearid_ui import cache, jobs, progress, render, texts
+from nearid_ui.params import bind, publish
+from nearid_ui.widgets import ACTIVE, data_widgets, sweep_label, sweep_parser, train_widgets
+
+render.page("Train", "🏋️")
+st.title("Train a leak × seed grid of autoencoders")
+st.caption(texts.LEAK + " Training runs in a background process: leave the page, close the "
+           "tab or start another sweep — it goes on, and everything finished is saved.")
+
+cfg, problem = None, None
+with st.expander("Data (preview it on the Data page)", expanded=False):
+    try:
+        data = data_widgets()
+    except ValueError as err:
+        data, problem = None, f"The data settings are invalid: {err}"
+try:
+    if data is not None:
+        cfg = train_widgets(data)
+except ValueError as err:
+    problem = f"These settings cannot be trained: {err}"
+
+if problem:
+    st.error(problem)
+elif cfg is not None:
+    st.caption(f"{cfg.n_models} models: {len(cfg.leaks)} leak(s) × {cfg.seeds} seed(s) on "
+               f"{cfg.data.kind} data (n = {cfg.data.n:,}, d_u = {cfg.data.d_u}).")
+    if cfg.seeds == 1:
+        st.info("With one seed per leak there are no seed pairs: the statistical view of "
+                "the Identifiability page will stay empty (the structural view works).")
+name = st.text_input("Name (optional)", max_chars=80, key="sweep_name")
+if st.button("Train", type="primary", disabled=cfg is None, icon=":material/play_arrow:"):
+    sid = jobs.start(cache.store(), cfg, name=name.strip())
+    st.session_state["sweep"] = sid  # follow the new sweep below
+    st.toast(f"Sweep {sid} queued.")
+
+st.subheader("Jobs")
+rows = cache.sweeps()
+if not rows:
+    st.info("No sweeps yet.")
+    st.stop()
+by_id = {r["id"]: r for r in rows}
+default = next((r["id"] for r in rows if r["status"] in ACTIVE), rows[0]["id"])
+key = bind("sweep", default, sweep_parser(list(by_id)), options=list(by_id))
+sel = st.selectbox("Show sweep", list(by_id), key=key,
+                   format_func=lambda i: sweep_label(by_id[i]))
+publish(key)
+with render.guard("the job panel"):
+    progress.job_panel(sel)

@@ -1,0 +1,113 @@
+"""ICA: one model's latents before and after ICA, against the ground-truth factors."""
+
+import streamlit as st
+
+from nearid_core import plots_ident, plots_latent, results
+from nearid_core.plots_ident import METRIC_NAMES
+from nearid_ui import cache, render, texts
+from nearid_ui.params import bind, choice, publish
+from nearid_ui.projections import projection_panel
+from nearid_ui.widgets import model_picker, pick_sweep, radio, toggle
+
+render.page("ICA", "🧩")
+st.title("Factors before and after ICA")
+st.caption("The recipe: train a plain autoencoder, then run ICA on its latents. ICA (FastICA, "
+           "unit-variance whitening, fixed seed) is fitted on half of the held-out points.")
+
+v = pick_sweep()
+if v is None:
+    st.stop()
+if v.u_test is None:
+    st.error("This sweep has no saved held-out data, so its latents cannot be compared with "
+             "the ground truth.")
+    st.stop()
+m = model_picker(v)
+if m is None:
+    st.stop()
+
+with render.guard("the ICA comparison"):
+    if not m.metrics.get("ica_converged", True):
+        st.warning(f"FastICA did not converge for this model: {m.metrics.get('ica_message')}. "
+                   "The 'after' numbers use its last iterate.")
+    scores = results.model_scores(v, m.index)
+    cols = st.columns(5)
+    helps = {"mcc": texts.MCC, "infom": texts.INFOMEC, "infoe": texts.INFOMEC,
+             "infoc": texts.INFOMEC, "dci_d": texts.DCI}
+    for col, name in zip(cols, helps, strict=True):
+        before, after = scores[name]
+        col.metric(f"{METRIC_NAMES[name]} after ICA", f"{after:.3f}",
+                   delta=f"{after - before:+.3f} vs before", help=helps[name])
+
+    d_u = v.u_test.shape[1]
+    factors = [f"u{k + 1}" for k in range(d_u)]
+    color_by = radio("Colour by factor", factors, "factor")
+    color = v.u_test[:, factors.index(color_by)]
+    d_z = m.latents.shape[1]
+    axes = (0, 1) if d_z >= 2 else (0, 0)
+    if d_z > 2:
+        dims = list(range(d_z))
+        c1, c2 = st.columns(2)
+        a0 = c1.selectbox("Horizontal axis", dims, format_func=lambda i: f"axis {i + 1}",
+                          key=bind("ax", 0, choice(dims), options=dims))
+        a1 = c2.selectbox("Vertical axis", dims, format_func=lambda i: f"axis {i + 1}",
+                          key=bind("ay", 1, choice(dims), options=dims))
+        publish("ax")
+        publish("ay")
+        axes = (a0, a1)
+    left, right = st.columns(2)
+    with left:
+        render.chart(plots_latent.latent_scatter(m.latents, color, color_name=color_by,
+                                                 axes=axes, title="AE latents (before ICA)"),
+                     key="sc_before", name=f"nearid-latents-before-{v.id}-{m.index}")
+    with right:
+        if m.ica_latents is not None:
+            render.chart(plots_latent.latent_scatter(m.ica_latents, color,
+                                                     color_name=color_by, axes=axes,
+                                                     title="After ICA", axis_prefix="s"),
+                         key="sc_after", name=f"nearid-latents-after-{v.id}-{m.index}")
+    st.caption("Disentangled = each factor changes along one axis only: the colour should vary "
+               "along one axis of the right-hand plot.")
+
+    corr = cache.correlations(v, m.index)
+    left, right = st.columns(2)
+    for col, when, prefix in ((left, "before", "z"), (right, "after", "s")):
+        if when in corr:
+            c = corr[when]
+            with col:
+                render.chart(plots_latent.corr_heatmap(
+                    c["corr"], c["pairs"], row_prefix=prefix,
+                    title=f"|corr| {when} ICA (MCC {c['score']:.3f}, all points)"),
+                    key=f"corr_{when}", name=f"nearid-corr-{when}-{v.id}-{m.index}")
+    st.caption(texts.MCC)
+
+    render.chart(plots_ident.metric_bars(scores), key="metric_bars",
+                 name=f"nearid-metrics-{v.id}-{m.index}")
+    render.table([{"metric": METRIC_NAMES[k], "before": b, "after": a, "change": a - b}
+                  for k, (b, a) in scores.items()], key="metric_table",
+                 name=f"nearid-metrics-{v.id}-{m.index}")
+    st.caption(texts.INFOMEC + " " + texts.DCI)
+
+if v.config.data.kind == "square":
+    st.subheader("Decoded traversals")
+    with render.guard("the traversals"):
+        tr = cache.traversals(v, m.index)
+        render.chart(plots_latent.traversal_strips(tr.before, title="Moving one AE latent "
+                                                   "(5% → 95% quantile)"),
+                     key="trav_before", name=f"nearid-traversals-before-{v.id}-{m.index}")
+        if tr.after is not None:
+            render.chart(plots_latent.traversal_strips(tr.after, prefix="s",
+                                                       title="Moving one ICA source"),
+                         key="trav_after", name=f"nearid-traversals-after-{v.id}-{m.index}")
+        st.caption("After ICA each row should move the square along one direction only.")
+
+st.subheader("Projection of the latents")
+with render.guard("the projection"):
+    projection_panel(v, m)
+
+if toggle("All leaks: MCC and InfoM before and after ICA (sweep means)", "byleak", False):
+    with render.guard("the per-leak metrics"):
+        for metric in ("mcc", "infom"):
+            render.chart(plots_ident.metric_by_leak(v.per_leak, metric), key=f"byleak_{metric}",
+                         name=f"nearid-{metric}-by-leak-{v.id}")
+st.divider()
+render.sweep_downloads(v, key="ica")

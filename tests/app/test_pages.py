@@ -1,0 +1,282 @@
+"""Every page under streamlit.testing's AppTest: empty store, prepared store, interactions."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nearid_core.jobs import run_sweep_job
+from nearid_core.projection import Projection
+from nearid_core.results import load_view
+from nearid_ui import paper
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60  # torch's import alone exceeds AppTest's 3 s default
+PAGES = ["pages/1_Data.py", "pages/2_Train.py", "pages/3_Bi-Lipschitz.py",
+         "pages/4_Identifiability.py", "pages/5_ICA.py", "pages/6_Paper.py"]
+RESULT_PAGES = PAGES[2:5]
+
+
+def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts_of(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+# ---------------------------------------------------------------- empty store
+
+def test_home_empty_store(tmp_path, use_home):
+    use_home(tmp_path)
+    at = open_app()
+    ok(at)
+    assert at.title[0].value.startswith("nearid")
+    assert at.button[0].label == "Reproduce the paper's warm-up"
+    assert "No sweeps yet" in texts_of(at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_with_an_empty_store(page, tmp_path, use_home):
+    use_home(tmp_path)
+    at = open_app(page)
+    ok(at)
+    assert not at.error
+    if page in RESULT_PAGES:
+        assert "no sweeps yet" in texts_of(at.info)
+        assert not charts(at)
+    if page.endswith("Data.py"):
+        assert len(charts(at)) == 2
+    if page.endswith("Paper.py"):  # the reported tables need no sweep
+        assert len(at.dataframe) == 3
+
+
+# ---------------------------------------------------------------- prepared store
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_with_a_prepared_store(page, prepared, use_home):
+    use_home(prepared.home)
+    at = open_app(page)
+    ok(at)
+    assert not at.error, texts_of(at.error)
+    expected = {"1_Data": 2, "2_Train": 1, "3_Bi-Lipschitz": 2, "4_Identifiability": 3,
+                "5_ICA": 6, "6_Paper": 0}
+    assert len(charts(at)) == expected[page.split("/")[1][:-3]]
+
+
+def test_home_lists_stored_sweeps(prepared, use_home):
+    use_home(prepared.home)
+    at = open_app()
+    ok(at)
+    table = at.dataframe[0].value
+    assert set(table["sweep"]) == {prepared.tiny, prepared.single_seed, prepared.with_failure}
+    assert list(table["status"]) == ["done"] * 3
+
+
+def test_data_page_measures_an_isometric_generator(tmp_path, use_home):
+    use_home(tmp_path)
+    at = open_app("pages/1_Data.py")
+    # rolled data are an exact isometry: B(u) = 1 up to float error
+    assert at.metric[0].value == "1.0000"
+    at.selectbox(key="kind").set_value("square").run()
+    ok(at)
+    assert len(charts(at)) == 3  # PCA view, B(u) histogram, sample image grid
+    at.number_input(key="d_u").set_value(3).run()
+    ok(at)
+    assert "d_u must be 2 for kind='square'" in texts_of(at.error)
+
+
+def test_bilipschitz_table_shows_the_stored_numbers(prepared, use_home):
+    store = use_home(prepared.home)
+    at = open_app("pages/3_Bi-Lipschitz.py", {"sweep": prepared.tiny})
+    ok(at)
+    stored = store.get_sweep(prepared.tiny)["analysis"]["per_leak"]
+    shown = at.dataframe[0].value
+    assert list(shown["leak"]) == [r["leak"] for r in stored]
+    assert list(shown["L_max"]) == pytest.approx([r["L_max"] for r in stored])
+    assert list(shown["bound"]) == pytest.approx([1.0, 4.0])  # (1 - 0.5)^-2
+    at.radio(key="bkind").set_value("histogram").run()
+    at.checkbox(key="logx").check().run()
+    ok(at)
+    assert len(charts(at)) == 2
+
+
+def test_identifiability_fit_matches_the_analysis(prepared, use_home):
+    store = use_home(prepared.home)
+    at = open_app("pages/4_Identifiability.py", {"sweep": prepared.tiny})
+    ok(at)
+    fits = store.get_sweep(prepared.tiny)["analysis"]["fits"]
+    table = at.dataframe[0].value.set_index("group")
+    assert table.loc["rigid", "c"] == pytest.approx(fits["rigid_vs_L_max"]["c"])
+    at.radio(key="L").set_value("L_mean").run()
+    table = at.dataframe[0].value.set_index("group")
+    assert table.loc["rigid", "c"] == pytest.approx(fits["rigid_vs_L_mean"]["c"])
+    at.radio(key="view").set_value("structural").run()
+    ok(at)
+    assert len(charts(at)) == 3
+
+
+def test_identifiability_with_one_seed_explains_the_empty_statistical_view(prepared, use_home):
+    use_home(prepared.home)
+    at = open_app("pages/4_Identifiability.py", {"sweep": prepared.single_seed})
+    ok(at)
+    assert "no pair to compare" in texts_of(at.info)
+    at.radio(key="view").set_value("structural").run()
+    ok(at)
+    assert "no pair to compare" not in texts_of(at.info)
+    assert len(charts(at)) == 3
+
+
+def test_a_link_reproduces_the_view_and_bad_links_are_explained(prepared, use_home):
+    use_home(prepared.home)
+    at = open_app("pages/4_Identifiability.py",
+                  {"sweep": prepared.single_seed[:6], "view": "structural", "L": "L_mean"})
+    ok(at)
+    assert at.selectbox(key="sweep").value == prepared.single_seed
+    assert at.radio(key="view").value == "structural"
+    assert at.radio(key="L").value == "L_mean"
+    at = open_app("pages/4_Identifiability.py", {"sweep": "nope", "view": "sideways"})
+    ok(at)
+    warnings = texts_of(at.warning)
+    assert "sweep=nope" in warnings and "view=sideways" in warnings
+    assert at.selectbox(key="sweep").value == prepared.tiny  # the default instead
+
+
+def test_ica_page_shows_the_stored_scores(prepared, use_home):
+    store = use_home(prepared.home)
+    at = open_app("pages/5_ICA.py", {"sweep": prepared.tiny, "model": "2"})
+    ok(at)
+    run = store.list_runs(prepared.tiny)[2]
+    mcc_after = run["metrics"]["after"]["mcc"]
+    assert at.metric[0].value == f"{mcc_after:.3f}"
+    table = at.dataframe[0].value.set_index("metric")
+    assert table.loc["InfoM", "before"] == pytest.approx(run["metrics"]["before"]["infom"])
+    at.radio(key="factor").set_value("u2").run()
+    at.radio(key="psrc").set_value("after").run()
+    at.radio(key="pcolor").set_value("B(z)").run()
+    ok(at)
+
+
+def test_ica_page_umap_runs_in_the_background(prepared, use_home, monkeypatch):
+    from nearid_ui import background
+
+    use_home(prepared.home)
+    monkeypatch.setattr(background, "umap", lambda key, X: ("running", None))
+    at = open_app("pages/5_ICA.py", {"sweep": prepared.tiny, "proj": "umap"})
+    ok(at)
+    assert "computed in the background" in texts_of(at.info)
+    assert any("PCA projection" in c.proto.spec for c in charts(at))
+
+    view = load_view(use_home(prepared.home), prepared.tiny)
+    z = view.done[0].latents
+
+    def done(key, X):
+        return "done", Projection(z[:, :2], __import__("numpy").arange(len(z)), "umap",
+                                  __import__("numpy").full(2, float("nan")))
+    monkeypatch.setattr(background, "umap", done)
+    at = open_app("pages/5_ICA.py", {"sweep": prepared.tiny, "proj": "umap"})
+    ok(at)
+    assert any("UMAP projection" in c.proto.spec for c in charts(at))
+
+
+def test_paper_page_labels_reported_and_computed_numbers(prepared, use_home):
+    store = use_home(prepared.home)
+    at = open_app("pages/6_Paper.py", {"sweep": prepared.tiny})
+    ok(at)
+    frames = [d.value for d in at.dataframe]
+    reported = frames[0]
+    assert set(reported["source"]) == {paper.REPORTED}
+    assert reported["rigid"].tolist() == [0.150, 0.109, 0.104, 0.206]
+    computed = frames[1]
+    assert set(computed["source"]) == {paper.COMPUTED}
+    stored = store.get_sweep(prepared.tiny)["analysis"]["per_leak"]
+    assert computed["rigid"].tolist() == pytest.approx([r["stat_rigid"] for r in stored])
+    assert len(frames) == 6  # T1 x2, T2 x2, T3-4, claims
+
+
+def test_results_pages_explain_a_running_sweep(prepared, tmp_path, use_home):
+    store = use_home(tmp_path)
+    at = open_app(query={"preset": "tiny"})
+    at.button[0].click().run()
+    ok(at)
+    sweep = store.list_sweeps()[0]
+    assert sweep["name"] == "paper warm-up (tiny preset)"
+    assert sweep["config"]["data"]["n"] == 1024 and sweep["status"] == "queued"
+    assert "is **queued**" in texts_of(at.info)  # landed on Identifiability, waiting
+
+
+# ---------------------------------------------------------------- training
+
+def test_train_page_runs_the_smallest_job_to_completion(tmp_path, use_home):
+    store = use_home(tmp_path)
+    at = open_app("pages/2_Train.py")
+    at.number_input(key="n").set_value(512).run()
+    at.radio(key="leakmode").set_value("single leak").run()
+    at.number_input(key="seeds").set_value(2).run()
+    at.number_input(key="epochs").set_value(1).run()
+    at.number_input(key="batch").set_value(128).run()
+    ok(at)
+    assert not at.error
+    at.button[0].click().run()  # Train
+    ok(at)
+    (sweep,) = store.list_sweeps()
+    assert sweep["status"] == "queued" and sweep["n_runs"] == 2
+    assert sweep["config"]["leaks"] == [0.5]
+    assert at.selectbox(key="sweep").value == sweep["id"]
+    run_sweep_job(store, sweep["id"], executor=ThreadPoolExecutor(1))  # the runner's work
+    at.run()
+    ok(at)
+    assert store.get_sweep(sweep["id"])["status"] == "done"
+    assert "Done" in texts_of(at.success)
+    assert len(charts(at)) == 1  # loss curves per model
+    assert list(at.dataframe[0].value["status"]) == ["done", "done"]
+
+
+def test_train_page_cancel(tmp_path, use_home):
+    store = use_home(tmp_path)
+    at = open_app("pages/2_Train.py")
+    at.button[0].click().run()
+    sid = store.list_sweeps()[0]["id"]
+    cancel = at.button(key=f"cancel_{sid}")
+    assert cancel.label == "Cancel"
+    cancel.click().run()
+    ok(at)
+    row = store.get_sweep(sid)
+    assert row["status"] == "cancelled" and row["reason"] == "cancelled by the user"
+    assert "cancelled" in texts_of(at.warning)
+
+
+def test_train_page_explains_bad_settings(tmp_path, use_home):
+    use_home(tmp_path)
+    at = open_app("pages/2_Train.py")
+    at.number_input(key="width").set_value(64).run()  # wider than d_x = 32
+    ok(at)
+    assert "d_z <= width <= d_x" in texts_of(at.error)
+    assert at.button[0].disabled
+    at.radio(key="decoder").set_value("free").run()  # a free decoder may be wider
+    assert not at.error and not at.button[0].disabled
+
+
+def test_train_page_shows_a_failed_model_with_its_reason(prepared, use_home):
+    use_home(prepared.home)
+    at = open_app("pages/2_Train.py", {"sweep": prepared.with_failure})
+    ok(at)
+    assert prepared.failed_reason in texts_of(at.error)
+    statuses = list(at.dataframe[0].value["status"])
+    assert statuses.count("failed") == 1
