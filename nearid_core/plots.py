@@ -52,7 +52,13 @@ def quantile_sketch(values: np.ndarray, size: int = VIOLIN_POINTS) -> np.ndarray
 
 def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     candidates = [1, 1.001, 1.01, 1.1, 1.5, 2, 3, 5, 10, 20, 50, 100, 1000]
-    vals = [v for v in candidates if lo - 1e-12 <= math.log10(v) <= hi + 1e-12] or [1]
+    gap = max(hi - lo, 1e-9) / 12  # ticks closer than this would print over each other
+    vals: list[float] = []
+    for v in candidates:
+        t = math.log10(v)
+        if lo - 1e-12 <= t <= hi + 1e-12 and (not vals or t - math.log10(vals[-1]) >= gap):
+            vals.append(v)
+    vals = vals or [1]
     return [math.log10(v) for v in vals], [f"{v:g}" for v in vals]
 
 

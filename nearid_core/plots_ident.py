@@ -27,6 +27,7 @@ def error_vs_L(curves, *, groups=("perm", "rigid", "linear", "ica"), show_points
     """
     fig = go.Figure()
     L = np.asarray(curves.L, float)
+    order = np.argsort(L, kind="stable")
     grid = np.linspace(0.0, float(np.nanmax(L)) if np.isfinite(L).any() else 1.0, 100)
     for g in groups:
         c = GROUP_COLORS[g]
@@ -35,11 +36,11 @@ def error_vs_L(curves, *, groups=("perm", "rigid", "linear", "ica"), show_points
                                      mode="markers", marker={"color": c, "size": 5,
                                                              "opacity": 0.3},
                                      legendgroup=g, showlegend=False, hoverinfo="skip"))
-        fig.add_trace(go.Scatter(
-            x=L, y=curves.mean[g], mode="lines+markers", name=GROUP_NAMES[g],
+        fig.add_trace(go.Scatter(  # joined in order of L, not of the leak
+            x=L[order], y=curves.mean[g][order], mode="lines+markers", name=GROUP_NAMES[g],
             legendgroup=g, line={"color": c}, marker={"size": 8},
-            error_y={"type": "data", "array": curves.std[g], "visible": True},
-            customdata=curves.leaks,
+            error_y={"type": "data", "array": curves.std[g][order], "visible": True},
+            customdata=np.asarray(curves.leaks)[order],
             hovertemplate="leak %{customdata:g}<br>L %{x:.3f}<br>error %{y:.4f}<extra>"
                           + GROUP_NAMES[g] + "</extra>"))
         fit = curves.fits[g]
