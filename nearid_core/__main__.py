@@ -94,6 +94,10 @@ def _print_sweep(store, sweep_id: str) -> None:
     if not analysis:
         return
     rows = analysis["per_leak"]
+    gen = analysis.get("generator")
+    if gen:
+        print(f"data generator's own B(u) (the ground truth, 1 = isometric): median "
+              f"{gen['B_q50']:.4f}, max {gen['B_max']:.4f}")
     print("\nbi-Lipschitz and reconstruction (held-out), per leak:")
     print(format_table(rows, LEAK_COLUMNS))
     print("\nl2 identifiability error between seeds (normalised by latent diameter), "

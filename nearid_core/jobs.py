@@ -23,6 +23,7 @@ import numpy as np
 from .analysis import SweepAnalysis, analyse_sweep
 from .config import SweepConfig, sweep_from_dict, to_dict
 from .executors import executor_or_default
+from .lipschitz import generator_bilipschitz
 from .store import RunStore
 from .sweep import ModelOutcome, Progress, dataset_for, leak_table, train_sweep
 from .training import DONE
@@ -119,7 +120,8 @@ def _save_outcomes(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: li
 
 def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
              outcomes: list[ModelOutcome], ex: Executor) -> SweepAnalysis:
-    u = dataset_for(cfg).u_test
+    ds = dataset_for(cfg)
+    u = ds.u_test
     done = [(o.index, o.leak, o.latents) for o in outcomes if o.status == DONE]
     analysis = analyse_sweep(leak_table(cfg, outcomes), done, u, executor=ex, seed=cfg.seed)
     for o in outcomes:
@@ -128,7 +130,10 @@ def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str
             store.save_arrays(rid, "ica", analysis.ica[o.index])
             metrics = {"recon_mse": o.recon_mse, **o.lipschitz, **analysis.per_model[o.index]}
             store.set_run_result(rid, metrics=metrics, timings={"train_s": o.seconds})
-    store.set_sweep_analysis(sweep_id, analysis.to_json())
+    doc = analysis.to_json()
+    # The ground truth's own B: 1 for an isometric generator (rolled, linear).
+    doc["generator"] = generator_bilipschitz(ds.generator, u[:2000]).summary(0)
+    store.set_sweep_analysis(sweep_id, doc)
     return analysis
 
 

@@ -45,6 +45,8 @@ def test_job_saves_every_run_and_the_analysis(done_sweep):
     sweep = store.get_sweep(sweep_id)
     assert sweep["status"] == "done" and sweep["progress"] == 1.0
     assert [r["leak"] for r in sweep["analysis"]["per_leak"]] == [0.0, 0.5]
+    # rolled data is an exact isometry: the generator's own B is 1 up to float64 rounding
+    assert sweep["analysis"]["generator"]["B_max"] == pytest.approx(1.0, abs=1e-9)
     runs = store.list_runs(sweep_id)
     assert [r["status"] for r in runs] == ["done"] * 4
     assert all(len(r["loss_history"]) >= 1 for r in runs)
