@@ -96,3 +96,18 @@ def test_cancel_stops_training_and_keeps_the_runs(tmp_path):
     assert [r["status"] for r in runs] == ["cancelled", "cancelled"]
     assert "heldout" in store.list_arrays(runs[0]["id"])  # what was trained is kept
     assert torch.isfinite(store.load_state_dict(runs[0]["id"])["enc_w0"]).all()
+
+
+def test_runner_trains_every_queued_sweep_and_is_alone(tmp_path):
+    from nearid_core.jobs import _lock, ensure_runner, runner_loop
+
+    store = RunStore(tmp_path)
+    assert not ensure_runner(store)  # nothing queued: nothing started
+    first, second = submit_sweep(store, TINY, name="a"), submit_sweep(store, TINY, name="b")
+    held = _lock(store.home)  # another runner holds the store: this one leaves at once
+    assert runner_loop(store, workers=1) == 0
+    held.close()
+    # Two users' sweeps queue behind one runner and both finish, oldest first.
+    assert runner_loop(store, workers=1) == 2
+    assert [store.get_sweep(s)["status"] for s in (first, second)] == ["done", "done"]
+    assert store.get_sweep(first)["updated_at"] < store.get_sweep(second)["updated_at"]
