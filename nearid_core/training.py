@@ -7,6 +7,7 @@ element-wise, so each model follows the trajectory it would follow alone.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -64,6 +65,22 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _keep_freed_memory() -> None:
+    """Let glibc reuse freed activation buffers instead of unmapping and refaulting them.
+
+    Process-wide. A (24, 256, 32) float32 activation is above glibc's 128 KiB mmap
+    threshold, so every step mapped fresh pages: ~950 page faults a step on the default
+    sweep, measured ~20% of the step time; with these settings there are none.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return
+    mallopt(-3, 16 << 20)  # M_MMAP_THRESHOLD: heap, not mmap, below 16 MiB
+    mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD: keep up to 64 MiB of free heap
+
+
 def _batch_orders(seeds: Sequence[int]) -> list[torch.Generator]:
     # Batch order has its own stream per model, apart from initialisation.
     return [torch.Generator().manual_seed(int(s) * 7919 + 17) for s in seeds]
@@ -104,6 +121,7 @@ def train_ensemble(x_train: np.ndarray | torch.Tensor, model_cfg: ModelConfig,
     loss is dropped from the sum, so the others go on unaffected.
     """
     set_threads(threads)
+    _keep_freed_memory()
     t0 = time.perf_counter()
     x = torch.as_tensor(np.asarray(x_train), dtype=torch.float32)  # (n, d_x)
     model = EnsembleAE(model_cfg, data_cfg, leaks, seeds)
