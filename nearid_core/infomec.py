@@ -22,6 +22,9 @@ _MAX_ROWS = 2000  # MI and logistic regression run on a seeded subsample of at m
 _N_NEIGHBORS = 10  # k of the k-NN MI estimator, as in the reference implementation
 _ACTIVE_SHARE = 1 / 20  # a latent is active when its range exceeds this share of the largest
 _C = 1e4  # near the reference's unpenalised fit (sharp bin edges), but finite if separable
+# Exact Newton steps on this tiny problem (d_z features): converges where lbfgs at its
+# default tolerance stopped ~0.005 short in InfoE, in 60% of lbfgs's time.
+_SOLVER = "newton-cholesky"
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +137,7 @@ def _infoe(z: np.ndarray, v: np.ndarray, seed: int) -> float:
         if np.unique(codes[fit]).size < 2:
             scores.append(0.0)  # nothing to learn from a single class
             continue
-        model = LogisticRegression(C=_C, max_iter=2000).fit(z[fit], codes[fit])
+        model = LogisticRegression(C=_C, solver=_SOLVER, max_iter=200).fit(z[fit], codes[fit])
         loss = _log_loss(model.predict_proba(z[ev]), model.classes_, codes[ev], n_classes)
         scores.append((null - loss) / null)
     return float(np.mean(scores))
