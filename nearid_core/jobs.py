@@ -18,8 +18,6 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 
-import numpy as np
-
 from .analysis import SweepAnalysis, analyse_sweep
 from .config import SweepConfig, sweep_from_dict, to_dict
 from .executors import executor_or_default
@@ -196,10 +194,3 @@ def ensure_runner(store: RunStore) -> bool:
                          start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
     return True
 
-
-def latents_of(store: RunStore, run_id: str) -> dict[str, np.ndarray]:
-    """A run's held-out arrays, with the ICA latents when analysed."""
-    out = dict(store.load_arrays(run_id, "heldout"))
-    if "ica" in store.list_arrays(run_id):
-        out["ica_latents"] = store.load_arrays(run_id, "ica")["latents"]
-    return out

@@ -7,7 +7,6 @@ reconstruction) in the worker, so only small arrays travel back.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
@@ -174,9 +173,3 @@ def leak_table(cfg: SweepConfig, outcomes: list[ModelOutcome]) -> list[dict]:
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
-
-def timed(fn: Callable, *args, **kwargs):
-    """(result, seconds) of one call."""
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
