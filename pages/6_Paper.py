@@ -16,33 +16,32 @@ st.caption("*Statistical and structural identifiability in representation learni
 
 v = pick_sweep()
 
+
+def beside(n: int, reported_note: str, computed_note: str, reported_rows, computed) -> None:
+    """Table n as reported in the paper (left) and as computed from this sweep (right)."""
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{paper.REPORTED.capitalize()}** ({reported_note})")
+        render.table(reported_rows, key=f"t{n}_rep", name=f"paper-table{n}-reported")
+    with right:
+        st.markdown(f"**{paper.COMPUTED.capitalize()}** ({computed_note})")
+        if v is None:
+            st.info("Pick or train a sweep to see the computed numbers.")
+            return
+        with render.guard(f"the computed Table {n}"):
+            render.table(computed(results.reproduction_rows(v)), key=f"t{n}_comp",
+                         name=f"nearid-table{n}-{v.id}")
+
+
 st.subheader("Table 1 — ℓ2 error between two models, by alignment group")
 st.caption(texts.ERROR + " " + texts.EFFICIENCY)
-left, right = st.columns(2)
-with left:
-    st.markdown(f"**{paper.REPORTED.capitalize()}** (pairs of pretrained models)")
-    render.table(paper.table1(), key="t1_rep", name="paper-table1-reported")
-with right:
-    st.markdown(f"**{paper.COMPUTED.capitalize()}** (seed pairs of the warm-up autoencoders)")
-    if v is None:
-        st.info("Pick or train a sweep to see the computed numbers.")
-    else:
-        with render.guard("the computed Table 1"):
-            render.table(paper.computed_table1(results.reproduction_rows(v)), key="t1_comp",
-                         name=f"nearid-table1-{v.id}")
+beside(1, "pairs of pretrained models", "seed pairs of the warm-up autoencoders",
+       paper.table1(), paper.computed_table1)
 
 st.subheader("Table 2 — InfoM / InfoE / InfoC, autoencoder before and after ICA")
 st.caption(texts.INFOMEC)
-left, right = st.columns(2)
-with left:
-    st.markdown(f"**{paper.REPORTED.capitalize()}** (Shapes3D, MPI3D, Falcor3D, Isaac3D)")
-    render.table(paper.table2(), key="t2_rep", name="paper-table2-reported")
-with right:
-    st.markdown(f"**{paper.COMPUTED.capitalize()}** (warm-up data, per leak)")
-    if v is not None:
-        with render.guard("the computed Table 2"):
-            render.table(paper.computed_table2(results.reproduction_rows(v)), key="t2_comp",
-                         name=f"nearid-table2-{v.id}")
+beside(2, "Shapes3D, MPI3D, Falcor3D, Isaac3D", "warm-up data, per leak",
+       paper.table2(), paper.computed_table2)
 
 st.subheader("Tables 3–4 — cell microscopy (OpenPhenom MAE)")
 st.markdown(f"**{paper.REPORTED.capitalize()}** — not reproduced here (needs the pretrained "
