@@ -1,5 +1,6 @@
-"""Low-level helpers for :mod:`nearid_core.store`: SQLite schema, connections and row
-helpers, JSON columns, process liveness, and atomic ``.npz`` artefact files.
+"""Low-level helpers for :mod:`nearid_core.store`: SQLite schema and migrations,
+connections (read-write or read-only), transactions, row helpers, JSON columns and the
+liveness of a sweep's owner process.
 
 The public API lives in ``store.py``; nothing here is meant to be imported elsewhere.
 """
@@ -8,61 +9,79 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
-TEMP_PREFIX = ".tmp-"  # loaders and listings skip names starting with this
+HEARTBEAT_S = 1.0  # an owner refreshes its sweep's heartbeat this often
+STALE_S = 30.0  # ... and is judged gone when it has not for this long (any host)
 
-STATUSES = ("queued", "running", "done", "failed", "cancelled")
+STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 LIVE = ("queued", "running")
-_RESERVED_KEYS = ("file", "allow_pickle")  # clash with np.savez's own parameters
+ENDED = ("done", "failed", "cancelled", "interrupted")
 
+_SWEEPS = f"""CREATE TABLE IF NOT EXISTS sweeps (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN {STATUSES}),
+    reason TEXT, progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+    message TEXT, analysis TEXT, timings TEXT NOT NULL DEFAULT '{{}}',
+    pid INTEGER, hostname TEXT, heartbeat REAL, started_at REAL)"""
+_RUNS = f"""CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, leak REAL NOT NULL, seed INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN {STATUSES}),
+    reason TEXT, metrics TEXT NOT NULL DEFAULT '{{}}',
+    loss_history TEXT NOT NULL DEFAULT '[]', timings TEXT NOT NULL DEFAULT '{{}}',
+    created_at REAL NOT NULL, updated_at REAL NOT NULL)"""
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    f"""CREATE TABLE IF NOT EXISTS sweeps (
-        id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL, updated_at REAL NOT NULL,
-        config TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN {STATUSES}),
-        reason TEXT, progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
-        message TEXT, analysis TEXT, timings TEXT NOT NULL DEFAULT '{{}}',
-        pid INTEGER, hostname TEXT)""",
-    f"""CREATE TABLE IF NOT EXISTS runs (
-        id TEXT PRIMARY KEY,
-        sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
-        idx INTEGER NOT NULL, leak REAL NOT NULL, seed INTEGER NOT NULL,
-        config TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN {STATUSES}),
-        reason TEXT, metrics TEXT NOT NULL DEFAULT '{{}}',
-        loss_history TEXT NOT NULL DEFAULT '[]', timings TEXT NOT NULL DEFAULT '{{}}',
-        created_at REAL NOT NULL, updated_at REAL NOT NULL)""",
+    _SWEEPS,
+    _RUNS,
     "CREATE UNIQUE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep_id, idx)",
 )
-_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}")
 
 
 class StoreError(RuntimeError):
-    """A run store that cannot be opened, or an id that is not in it."""
+    """A run store that cannot be used, or an id that is not in it.
+
+    ``message`` says what is wrong without any server path (safe to show in a web page);
+    ``str(err)`` adds the path, for the command line and logs.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.message, self.path = message, None if path is None else str(path)
+        super().__init__(message if path is None else f"{message} ({path})")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open a connection in autocommit mode; transactions are explicit (see ``transaction``)."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:
+    """Open a connection in autocommit mode; transactions are explicit (see ``transaction``).
+
+    ``readonly`` opens with ``mode=ro``; ``immutable`` also skips locking and the WAL (for
+    read-only media, where SQLite cannot create the ``-shm`` file).
+    """
+    if readonly or immutable:
+        query = "immutable=1" if immutable else "mode=ro"
+        conn = sqlite3.connect(f"{path.as_uri()}?{query}", uri=True, timeout=BUSY_TIMEOUT_S,
+                               isolation_level=None)
+    else:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
-    # NORMAL is crash-safe in WAL mode; only a power cut can lose the last commits.
-    conn.execute("PRAGMA synchronous = NORMAL")
+    if not (readonly or immutable):
+        # NORMAL is crash-safe in WAL mode; only a power cut can lose the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 
@@ -76,40 +95,69 @@ def transaction(conn: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Co
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
 
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The store's schema version; None for an empty database. StoreError when the file is
+    a database of something else."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return None
+    if "meta" not in tables:
+        raise StoreError("the database is not a nearid run store (it has no 'meta' table)")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or not str(row["value"]).isdigit():
+        raise StoreError("the run store's schema version is missing or garbled")
+    return int(row["value"])
+
+
+def check_version(version: int | None) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the run store has schema version {version}; this nearid understands up to "
+            f"{SCHEMA_VERSION}: upgrade nearid or point NEARID_HOME elsewhere")
+
+
 def init_db(path: Path) -> None:
-    """Create or check the database at ``path``; raise StoreError if its schema is newer."""
-    conn = connect(path)
+    """Create, check or migrate the database at ``path``; StoreError when it cannot be used."""
     try:
+        conn = connect(path)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the run store's database: {exc}", path=path) from None
+    try:
+        with transaction(conn, write=False):  # refuse a foreign file before changing it
+            check_version(schema_version(conn))
         conn.execute("PRAGMA journal_mode = WAL")  # persistent; must be outside a transaction
         with transaction(conn, write=True):
-            has_meta = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-            ).fetchone()
-            row = has_meta and conn.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-            version = int(row["value"]) if row else None
-            if version is not None and version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"store at {path} has schema version {version}, this nearid understands "
-                    f"up to {SCHEMA_VERSION}; upgrade nearid or point NEARID_HOME elsewhere"
-                )
+            version = schema_version(conn)
+            check_version(version)
+            if version == 1:
+                _migrate_v1(conn)
             for statement in _DDL:
                 conn.execute(statement)
-            if version is None:
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
+                         "('schema_version', ?)", (str(SCHEMA_VERSION),))
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot open run store at {path}: {exc}") from exc
+        raise StoreError(f"the run store's database cannot be used: {exc}", path=path) from None
     finally:
         conn.close()
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """v1 -> v2: status 'interrupted', heartbeat and started_at columns. SQLite cannot
+    change a CHECK constraint in place, so both tables are rebuilt (one transaction)."""
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    for table, ddl, extra in (("sweeps", _SWEEPS, ", NULL, NULL"), ("runs", _RUNS, "")):
+        conn.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+        conn.execute(ddl)
+        conn.execute(f"INSERT INTO {table} SELECT *{extra} FROM {table}_v1")
+    conn.execute("DROP TABLE runs_v1")
+    conn.execute("DROP TABLE sweeps_v1")
+    conn.execute("DROP INDEX IF EXISTS runs_by_sweep")
 
 
 def check_status(status: str) -> str:
@@ -125,16 +173,6 @@ def check_progress(progress: float) -> float:
     if not 0.0 <= value <= 1.0:  # also rejects NaN
         raise ValueError(f"progress must be a number in [0, 1]; got {progress!r}")
     return value
-
-
-def check_name(name: str, what: str = "artefact name") -> str:
-    """Artefact names become file names: letters, digits, ``_.-``, not starting with ``.``."""
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(
-            f"{what} must be 1-100 characters from [A-Za-z0-9_.-], not starting with '.' "
-            f"or '-'; got {name!r}"
-        )
-    return name
 
 
 def _json_default(obj: Any) -> Any:
@@ -175,6 +213,8 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # exists, owned by someone else
+    except OverflowError:
+        return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -182,62 +222,43 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` via a temp file in the same directory, fsync, then ``os.replace``.
+def owner_gone(row: sqlite3.Row | dict, host: str, now: float) -> str | None:
+    """Why a running sweep's owner is gone (a reason for the store), or None if it lives.
 
-    Readers see either the old file or the complete new one, never a partial one. The temp
-    name carries the writer's pid so that ``remove_stale_temp_files`` knows when it is safe.
+    On this host a dead pid decides at once; anywhere, a heartbeat older than STALE_S does
+    (a recycled pid or a frozen process never refreshes it).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{path.name}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
-
-
-def remove_stale_temp_files(root: Path) -> int:
-    """Delete temp files under ``root`` whose writer process has ended; return how many."""
-    removed = 0
-    for tmp in root.rglob(f"{TEMP_PREFIX}*"):
-        pid_text = tmp.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and pid_alive(int(pid_text)):
-            continue
-        tmp.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    pid, beat = row["pid"], row["heartbeat"]
+    if row["hostname"] == host and pid is not None and not pid_alive(int(pid)):
+        return f"interrupted: its process {pid} ended without finishing (killed or crashed)"
+    if beat is not None and now - beat > STALE_S:
+        return (f"interrupted: its process {pid} on {row['hostname']} stopped reporting "
+                f"{now - beat:.0f} s ago")
+    return None
 
 
 # ---------------------------------------------------------------- rows
 
 
-def resolve_id(c: sqlite3.Connection, table: str, key: str, home: Path) -> str:
+def resolve_id(c: sqlite3.Connection, table: str, key: str) -> str:
     """The full id in ``table`` given an id or a unique prefix; StoreError otherwise."""
     kind = table[:-1]
+    if not isinstance(key, str) or not key:
+        raise StoreError(f"no {kind} id given (got {key!r})")
     if c.execute(f"SELECT 1 FROM {table} WHERE id = ?", (key,)).fetchone():
         return key
     rows = c.execute(
-        f"SELECT id FROM {table} WHERE ? != '' AND substr(id, 1, length(?)) = ? LIMIT 2",
-        (key, key, key),
+        f"SELECT id FROM {table} WHERE substr(id, 1, length(?)) = ? LIMIT 2", (key, key),
     ).fetchall()
     if len(rows) > 1:
         raise StoreError(f"{kind} id prefix {key!r} is ambiguous; give more characters")
     if not rows:
-        raise StoreError(f"no {kind} with id {key!r} in the store at {home}")
+        shown = key if len(key) <= 40 else key[:40] + "…"
+        raise StoreError(f"no {kind} with id {shown!r} in the store")
     return rows[0]["id"]
 
 
-def update_row(c: sqlite3.Connection, table: str, row_id: str, home: Path, **fields: Any) -> None:
+def update_row(c: sqlite3.Connection, table: str, row_id: str, **fields: Any) -> None:
     """Set ``fields`` and ``updated_at`` on one row; StoreError if the id is unknown."""
     sets = ", ".join(f"{k} = ?" for k in fields)
     cur = c.execute(
@@ -245,34 +266,41 @@ def update_row(c: sqlite3.Connection, table: str, row_id: str, home: Path, **fie
         (*fields.values(), time.time(), row_id),
     )
     if cur.rowcount == 0:
-        raise StoreError(f"no {table[:-1]} with id {row_id!r} in the store at {home}")
+        raise StoreError(f"no {table[:-1]} with id {row_id!r} in the store")
 
 
-def fail_dead_owners(c: sqlite3.Connection, host: str) -> tuple[list[str], list[str]]:
-    """Mark live sweeps/runs whose owner pid on ``host`` has ended as failed; return the
-    (sweep ids, run ids) changed. Queued runs of such a sweep fail too: nobody will run them."""
-    sweeps: list[str] = []
-    runs: list[str] = []
-    candidates = c.execute(
-        "SELECT id, pid FROM sweeps WHERE hostname = ? AND pid IS NOT NULL AND (status ="
-        " 'running' OR id IN (SELECT sweep_id FROM runs WHERE status = 'running'))",
-        (host,),
-    ).fetchall()
-    for row in candidates:
-        if pid_alive(row["pid"]):
-            continue
-        reason, args = f"interrupted (process {row['pid']} ended)", (row["id"], *LIVE)
-        live = "status IN (?, ?)"
-        query = f"SELECT id FROM runs WHERE sweep_id = ? AND {live}"
-        runs += [r["id"] for r in c.execute(query, args)]
-        for table, key in (("runs", "sweep_id"), ("sweeps", "id")):
-            c.execute(
-                f"UPDATE {table} SET status = 'failed', reason = ?, updated_at = ?"
-                f" WHERE {key} = ? AND {live}",
-                (reason, time.time(), *args),
-            )
-        sweeps.append(row["id"])
-    return sweeps, runs
+def end_sweep(c: sqlite3.Connection, sweep_id: str, status: str, reason: str | None,
+              *, expect: tuple[str, ...] = LIVE, runs_too: bool = True, **fields: Any) -> bool:
+    """Compare-and-set: move a sweep whose status is in ``expect`` to ``status`` (and its
+    live runs too, with the same reason); False, changing nothing, when it was not."""
+    now, marks = time.time(), ", ".join("?" * len(expect))
+    sets = "".join(f", {k} = ?" for k in fields)
+    cur = c.execute(
+        f"UPDATE sweeps SET status = ?, reason = ?, updated_at = ?{sets}"
+        f" WHERE id = ? AND status IN ({marks})",
+        (status, reason, now, *fields.values(), sweep_id, *expect))
+    if cur.rowcount == 0:
+        return False
+    if runs_too:
+        c.execute("UPDATE runs SET status = ?, reason = ?, updated_at = ? WHERE sweep_id = ?"
+                  " AND status IN (?, ?)", (status, reason, now, sweep_id, *LIVE))
+    return True
+
+
+def incomplete_submissions(c: sqlite3.Connection) -> list[str]:
+    """Queued sweeps whose runs do not match their config's grid (a submission cut short
+    by an older nearid, which wrote the sweep and its runs in separate transactions)."""
+    bad = []
+    for row in c.execute("SELECT id, config FROM sweeps WHERE status = 'queued'").fetchall():
+        n = c.execute("SELECT COUNT(*) FROM runs WHERE sweep_id = ?", (row["id"],)).fetchone()[0]
+        try:
+            cfg = json.loads(row["config"])
+            want = len(cfg.get("leaks", ())) * int(cfg.get("seeds", 0))
+        except (ValueError, TypeError, AttributeError):
+            want = -1
+        if n != want:
+            bad.append(row["id"])
+    return bad
 
 
 def run_counts(c: sqlite3.Connection, sweep_id: str) -> dict[str, int]:
@@ -300,34 +328,3 @@ def run_dict(row: sqlite3.Row) -> dict[str, Any]:
     for key in ("config", "metrics", "loss_history", "timings"):
         out[key] = loads(out[key])
     return out
-
-
-# ---------------------------------------------------------------- .npz artefacts
-
-
-def save_npz(directory: Path, name: str, arrays: dict[str, np.ndarray]) -> None:
-    """Atomically write ``directory/<name>.npz``; no object arrays (loading refuses pickle)."""
-    bad = [k for k in arrays if not isinstance(k, str) or k in _RESERVED_KEYS]
-    if bad:
-        raise ValueError(f"array names must be strings other than {_RESERVED_KEYS}; got {bad}")
-    arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    if any(a.dtype == object for a in arrays.values()):
-        raise ValueError("object arrays cannot be stored (they would need pickle)")
-    path = directory / f"{check_name(name)}.npz"
-    atomic_write(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
-
-
-def load_npz(directory: Path, name: str, owner: str) -> dict[str, np.ndarray]:
-    """Load ``directory/<name>.npz`` fully into memory; StoreError if missing."""
-    path = directory / f"{check_name(name)}.npz"
-    if not path.exists():
-        raise StoreError(f"{owner} has no saved arrays named {name!r}")
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
-
-
-def list_npz(directory: Path) -> list[str]:
-    """Names of the complete ``.npz`` files in ``directory`` (temp files skipped)."""
-    if not directory.is_dir():
-        return []
-    return sorted(p.stem for p in directory.glob("*.npz") if not p.name.startswith(TEMP_PREFIX))

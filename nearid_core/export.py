@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._sqlite import atomic_write
+from ._files import atomic_write
 from .store import RunStore
 
 

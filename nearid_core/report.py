@@ -12,7 +12,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from ._sqlite import atomic_write
+from ._files import atomic_write
 from .plots import b_distribution
 from .plots_ident import error_vs_L, ica_efficiency, metric_by_leak, recon_vs_L
 from .results import b_by_leak, error_curves, leak_bounds, load_view

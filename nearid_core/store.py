@@ -9,6 +9,9 @@ Layout under the store home (``$NEARID_HOME``, else ``./.nearid/``)::
 Every method is one short transaction on a connection owned by the calling thread, so a
 worker process can write while app threads read. Files are written atomically (temp file,
 fsync, ``os.replace``): a killed writer leaves the previous file or none, never half a file.
+Status changes are compare-and-set, so a cancel or an interruption is never overwritten,
+and every read judges whether a running sweep's owner is still alive (pid on this host,
+heartbeat anywhere): a dead owner's sweep reads as ``interrupted`` at once.
 """
 
 from __future__ import annotations
@@ -20,40 +23,42 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from nearid_core._sqlite import (
+from . import faults
+from ._artefacts import ArtefactFiles
+from ._files import DamagedArtefact
+from ._liveness import OwnerLiveness
+from ._open import ARTEFACTS, DB_NAME, open_store
+from ._sqlite import (
+    ENDED,
+    LIVE,
     SCHEMA_VERSION,
     STATUSES,
     StoreError,
     append_losses,
-    atomic_write,
     check_progress,
     check_status,
     connect,
     dumps,
-    fail_dead_owners,
-    init_db,
-    list_npz,
-    load_npz,
-    remove_stale_temp_files,
+    end_sweep,
+    incomplete_submissions,
     resolve_id,
     run_counts,
     run_dict,
-    save_npz,
     sweep_dict,
     transaction,
     update_row,
 )
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "STATUSES", "RunStore", "StoreError", "default_home"]
+__all__ = ["DB_NAME", "ENDED", "LIVE", "SCHEMA_VERSION", "STATUSES", "DamagedArtefact",
+           "RunStore", "StoreError", "default_home"]
 
-DB_NAME = "nearid.sqlite"
-_STATE_DICT = "state_dict.pt"
 _inherited: list[sqlite3.Connection] = []  # connections copied by fork: never close them
+_HOST = socket.gethostname()
 
 
 def default_home() -> Path:
@@ -61,29 +66,34 @@ def default_home() -> Path:
     return Path(os.environ.get("NEARID_HOME") or ".nearid")
 
 
-class RunStore:
+class RunStore(ArtefactFiles, OwnerLiveness):
     """Sweeps, runs, metrics and artefacts of nearid experiments.
 
     Parameters
     ----------
     home : str or Path, optional
         Store directory, created if missing. Default: ``default_home()``.
+    readonly : bool, optional
+        Open without writing anything; default: read-only exactly when the folder cannot be
+        written (read-only media, permissions). Writes then raise StoreError.
 
     Notes
     -----
     Safe for many threads and processes on one host (SQLite WAL, 30 s busy timeout). Not
-    for network file systems. Status values are ``queued, running, done, failed,
-    cancelled``; the process that sets a sweep ``running`` becomes its owner for
-    ``recover``.
+    for network file systems. Every way a store can be unusable (a file instead of a
+    folder, not a database, a newer schema, an empty database beside saved artefacts)
+    raises StoreError here, never later. Statuses: ``queued, running, done, failed,
+    cancelled, interrupted``; the process that runs a sweep owns it and keeps its heartbeat.
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
-        self.home = Path(home if home is not None else default_home()).resolve()
-        self.home.mkdir(parents=True, exist_ok=True)
+    def __init__(self, home: str | os.PathLike[str] | None = None, *,
+                 readonly: bool | None = None) -> None:
+        self.home = Path(home if home is not None else default_home()).absolute()
         self.db_path = self.home / DB_NAME
-        self.artefacts_dir = self.home / "artefacts"
+        self.artefacts_dir = self.home / ARTEFACTS
         self._local = threading.local()
-        init_db(self.db_path)
+        self._host = _HOST
+        self.readonly, self._immutable = open_store(self.home, readonly)
 
     def __reduce__(self) -> tuple[type[RunStore], tuple[Path]]:
         return (RunStore, (self.home,))  # picklable for spawned worker processes
@@ -108,33 +118,55 @@ class RunStore:
         if getattr(local, "pid", None) != os.getpid():
             if getattr(local, "conn", None) is not None:
                 _inherited.append(local.conn)
-            local.conn, local.pid = connect(self.db_path), os.getpid()
+            local.conn = connect(self.db_path, readonly=self.readonly and not self._immutable,
+                                 immutable=self._immutable)
+            local.pid = os.getpid()
         return local.conn
 
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
+        if write and self.readonly:
+            raise StoreError("the run store is read-only here: it can be listed, shown and "
+                             "exported, not changed", path=self.home)
+        try:
+            with transaction(self._conn(), write=write) as c:
+                yield c
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:  # damaged file, disk full, I/O error
+            raise StoreError(f"the run store's database failed: {exc}", path=self.db_path) from None
+
     def _write(self):
-        return transaction(self._conn(), write=True)
+        return self._tx(True)
 
     def _read(self):
-        return transaction(self._conn(), write=False)
-
-    def _resolve(self, c: sqlite3.Connection, table: str, key: str) -> str:
-        return resolve_id(c, table, key, self.home)
-
-    def _update(self, c: sqlite3.Connection, table: str, row_id: str, **fields: Any) -> None:
-        update_row(c, table, row_id, self.home, **fields)
+        return self._tx(False)
 
     # ---------------------------------------------------------------- writing rows
 
-    def create_sweep(self, config: dict, *, name: str = "") -> str:
-        """Add a ``queued`` sweep with its config; return its 12-hex-digit id."""
+    def create_sweep(self, config: dict, *, name: str = "", runs: list[dict] | None = None,
+                     claim: bool = False) -> str:
+        """Add a sweep with its config and runs in one transaction; return its 12-hex id.
+
+        ``runs``: dicts with ``index, leak, seed, config``. ``claim``: the sweep starts
+        ``running``, owned by this process (a command that runs what it submits), else
+        ``queued`` for a runner.
+        """
         sweep_id, now = uuid.uuid4().hex[:12], time.time()
+        status = "running" if claim else "queued"
+        rows = [(uuid.uuid4().hex[:12], sweep_id, int(r["index"]), float(r["leak"]),
+                 int(r["seed"]), dumps(r["config"], what="config"), status, now, now)
+                for r in runs or ()]
         with self._write() as c:
             c.execute(
                 "INSERT INTO sweeps (id, name, created_at, updated_at, config, status, pid,"
-                " hostname) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (sweep_id, name, now, now, dumps(config, what="config"), os.getpid(),
-                 socket.gethostname()),
-            )
+                " hostname, heartbeat, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sweep_id, name, now, now, dumps(config, what="config"), status, os.getpid(),
+                 _HOST, now if claim else None, now if claim else None))
+            faults.checkpoint("submission")  # test hook: a kill inside the transaction
+            c.executemany(
+                "INSERT INTO runs (id, sweep_id, idx, leak, seed, config, status, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return sweep_id
 
     def add_run(self, sweep_id: str, *, index: int, leak: float, seed: int, config: dict) -> str:
@@ -150,16 +182,16 @@ class RunStore:
                 )
         except sqlite3.IntegrityError as exc:
             if "FOREIGN KEY" in str(exc):
-                msg = f"no sweep with id {sweep_id!r} in the store at {self.home}"
-                raise StoreError(msg) from None
+                raise StoreError(f"no sweep with id {sweep_id!r} in the store") from None
             raise ValueError(f"run index {index} already exists in sweep {sweep_id}") from exc
         return run_id
 
     def set_sweep_status(self, sweep_id: str, status: str, *, reason: str | None = None,
                          progress: float | None = None, message: str | None = None,
                          timings: dict | None = None) -> None:
-        """Set a sweep's status and ``reason`` (None clears it); other fields change only when
-        given. ``done`` implies progress 1; ``running`` records this process as the owner."""
+        """Set a sweep's fields unconditionally (an administrative setter; jobs use the
+        compare-and-set ``start_sweep`` / ``finish_sweep``). ``done`` implies progress 1;
+        ``running`` records this process as the owner."""
         fields: dict[str, Any] = {"status": check_status(status), "reason": reason}
         if progress is not None or status == "done":
             fields["progress"] = check_progress(1.0 if progress is None else progress)
@@ -168,40 +200,71 @@ class RunStore:
         if timings is not None:
             fields["timings"] = dumps(timings, what="timings")
         if status == "running":
-            fields.update(pid=os.getpid(), hostname=socket.gethostname())
+            fields.update(pid=os.getpid(), hostname=_HOST, heartbeat=time.time())
         with self._write() as c:
-            self._update(c, "sweeps", sweep_id, **fields)
+            update_row(c, "sweeps", sweep_id, **fields)
+
+    def start_sweep(self, sweep_id: str, *, message: str = "starting") -> bool:
+        """Compare-and-set ``queued -> running`` with this process as the owner (runs too);
+        True also when this process already owns it running, False otherwise."""
+        now = time.time()
+        with self._write() as c:
+            row = c.execute("SELECT status, pid, hostname FROM sweeps WHERE id = ?",
+                            (sweep_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no sweep with id {sweep_id!r} in the store")
+            if row["status"] == "running":
+                return row["pid"] == os.getpid() and row["hostname"] == _HOST
+            ok = end_sweep(c, sweep_id, "running", None, expect=("queued",), pid=os.getpid(),
+                           hostname=_HOST, heartbeat=now, started_at=now, progress=0.0,
+                           message=message)
+            return ok
+
+    def finish_sweep(self, sweep_id: str, status: str, *, reason: str | None = None,
+                     message: str | None = None, timings: dict | None = None) -> bool:
+        """Compare-and-set ``running -> status``; its live runs end with the same status
+        unless it is ``done``. False (nothing changed) when the sweep was no longer running,
+        e.g. cancelled meanwhile."""
+        fields: dict[str, Any] = {"progress": 1.0} if status == "done" else {}
+        if message is not None:
+            fields["message"] = message
+        if timings is not None:
+            fields["timings"] = dumps(timings, what="timings")
+        with self._write() as c:
+            return end_sweep(c, sweep_id, check_status(status), reason, expect=("running",),
+                             runs_too=status != "done", **fields)
 
     def claim_queued_sweep(self) -> str | None:
         """Atomically take the oldest ``queued`` sweep for this process (status ``running``);
         None when nothing is queued. Two runners never claim the same sweep."""
-        with self._write() as c:
-            row = c.execute("SELECT id FROM sweeps WHERE status = 'queued' "
-                            "ORDER BY created_at LIMIT 1").fetchone()
+        for _ in range(3):
+            with self._write() as c:
+                bad = incomplete_submissions(c)
+                for sid in bad:
+                    end_sweep(c, sid, "failed", "its submission was cut short (runs missing)")
+                row = c.execute("SELECT id FROM sweeps WHERE status = 'queued' "
+                                "ORDER BY created_at, rowid LIMIT 1").fetchone()
             if row is None:
                 return None
-            self._update(c, "sweeps", row["id"], status="running", reason=None,
-                         pid=os.getpid(), hostname=socket.gethostname())
-            return row["id"]
+            if self.start_sweep(row["id"]):
+                return row["id"]
+        return None
 
     def request_cancel(self, sweep_id: str, *, reason: str = "cancelled by the user") -> bool:
-        """Mark a queued or running sweep ``cancelled`` (its runner stops at its next check);
-        False when it had already ended."""
+        """Mark a queued or running sweep ``cancelled`` (its owner stops at its next check
+        and records what it finished); False when it had already ended."""
         with self._write() as c:
-            sid = self._resolve(c, "sweeps", sweep_id)
+            sid = resolve_id(c, "sweeps", sweep_id)
             status = c.execute("SELECT status FROM sweeps WHERE id = ?", (sid,)).fetchone()[0]
-            if status not in ("queued", "running"):
-                return False
-            self._update(c, "sweeps", sid, status="cancelled", reason=reason)
-            return True
+            return end_sweep(c, sid, "cancelled", reason, runs_too=status == "queued")
 
     def set_run_status(self, run_id: str, status: str, *, reason: str | None = None) -> None:
         """Set a run's status and ``reason`` (None clears it)."""
         with self._write() as c:
-            self._update(c, "runs", run_id, status=check_status(status), reason=reason)
+            update_row(c, "runs", run_id, status=check_status(status), reason=reason)
 
     def set_runs_progress(self, sweep_id: str, progress: float, losses: dict[str, float], *,
-                          message: str | None = None) -> None:
+                          message: str | None = None) -> bool:
         """Append one loss per run to its ``loss_history`` and set the sweep's progress.
 
         Parameters
@@ -215,6 +278,11 @@ class RunStore:
         message : str, optional
             Replaces the sweep's progress message when given.
 
+        Returns
+        -------
+        bool
+            False (nothing written) when the sweep is no longer running.
+
         Notes
         -----
         One transaction (all or nothing), about 0.2 ms for ten runs: cheap enough for every
@@ -225,18 +293,20 @@ class RunStore:
             fields["message"] = message
         now = time.time()
         with self._write() as c:
+            row = c.execute("SELECT status FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no sweep with id {sweep_id!r} in the store")
+            if row["status"] != "running":
+                return False
             for run_id, loss in losses.items():
-                row = c.execute(
-                    "SELECT loss_history FROM runs WHERE id = ? AND sweep_id = ?",
-                    (run_id, sweep_id),
-                ).fetchone()
-                if row is None:
+                run = c.execute("SELECT loss_history FROM runs WHERE id = ? AND sweep_id = ?",
+                                (run_id, sweep_id)).fetchone()
+                if run is None:
                     raise StoreError(f"no run {run_id!r} in sweep {sweep_id!r}")
-                c.execute(
-                    "UPDATE runs SET loss_history = ?, updated_at = ? WHERE id = ?",
-                    (append_losses(row["loss_history"], float(loss)), now, run_id),
-                )
-            self._update(c, "sweeps", sweep_id, **fields)
+                c.execute("UPDATE runs SET loss_history = ?, updated_at = ? WHERE id = ?",
+                          (append_losses(run["loss_history"], float(loss)), now, run_id))
+            update_row(c, "sweeps", sweep_id, **fields)
+            return True
 
     def set_run_result(self, run_id: str, *, metrics: dict, timings: dict | None = None,
                        status: str = "done", reason: str | None = None) -> None:
@@ -246,62 +316,56 @@ class RunStore:
         if timings is not None:
             fields["timings"] = dumps(timings, what="timings")
         with self._write() as c:
-            self._update(c, "runs", run_id, **fields)
+            update_row(c, "runs", run_id, **fields)
 
     def set_sweep_analysis(self, sweep_id: str, analysis: dict) -> None:
         """Store the sweep-level analysis (replacing any previous one)."""
         with self._write() as c:
-            self._update(c, "sweeps", sweep_id, analysis=dumps(analysis, what="analysis"))
+            update_row(c, "sweeps", sweep_id, analysis=dumps(analysis, what="analysis"))
 
     def delete_sweep(self, sweep_id: str) -> None:
-        """Delete a sweep (id or unique prefix), its runs and its artefact files."""
+        """Delete an ended sweep (id or unique prefix), its runs and its artefact files.
+
+        A queued or running sweep is refused with StoreError: cancel it first.
+        """
+        self._reap()
         with self._write() as c:
-            sweep_id = self._resolve(c, "sweeps", sweep_id)
+            sweep_id = resolve_id(c, "sweeps", sweep_id)
+            status = c.execute("SELECT status FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()[0]
+            if status in LIVE:
+                raise StoreError(f"sweep {sweep_id} is {status}: cancel it first "
+                                 f"(python -m nearid_core cancel {sweep_id}), then delete it")
             c.execute("DELETE FROM sweeps WHERE id = ?", (sweep_id,))  # runs cascade
         # Rows first: a crash in between leaves orphan files, never rows without files.
         shutil.rmtree(self.artefacts_dir / sweep_id, ignore_errors=True)
-
-    def recover(self) -> dict[str, Any]:
-        """Fail sweeps and runs left live by a process that has ended; remove its temp files.
-
-        Returns
-        -------
-        dict
-            ``sweeps`` and ``runs``: ids marked ``failed`` with reason
-            ``interrupted (process PID ended)``; ``temp_files_removed``: count.
-
-        Notes
-        -----
-        Only owners on this host are judged. A recycled pid looks alive, so such a sweep
-        stays ``running`` (the safe side) until its pid is free again.
-        """
-        with self._write() as c:
-            sweeps, runs = fail_dead_owners(c, socket.gethostname())
-        removed = remove_stale_temp_files(self.artefacts_dir) if self.artefacts_dir.exists() else 0
-        return {"sweeps": sweeps, "runs": runs, "temp_files_removed": removed}
 
     # ---------------------------------------------------------------- reading rows
 
     def get_sweep(self, sweep_id: str) -> dict[str, Any]:
         """One sweep (id or unique prefix) as a dict; see ``list_sweeps`` for the keys."""
         with self._read() as c:
-            row = c.execute("SELECT * FROM sweeps WHERE id = ?",
-                            (self._resolve(c, "sweeps", sweep_id),)).fetchone()
-            return sweep_dict(row, run_counts(c, row["id"]))
+            sid = resolve_id(c, "sweeps", sweep_id)
+        self._reap(sid)
+        with self._read() as c:
+            row = c.execute("SELECT * FROM sweeps WHERE id = ?", (sid,)).fetchone()
+            return self._truthful(sweep_dict(row, run_counts(c, row["id"])))
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         """All sweeps, newest first. Keys: ``id, name, created_at, updated_at, config,
-        status, reason, progress, message, analysis, timings, pid, hostname, run_counts``
-        (runs per status, every status present) and ``n_runs``."""
+        status, reason, progress, message, analysis, timings, pid, hostname, heartbeat,
+        started_at, run_counts`` (runs per status, every status present) and ``n_runs``.
+        A running sweep whose owner is gone is returned (and stored) as ``interrupted``."""
+        self._reap()
         with self._read() as c:
             rows = c.execute("SELECT * FROM sweeps ORDER BY created_at DESC, rowid DESC")
-            return [sweep_dict(row, run_counts(c, row["id"])) for row in rows.fetchall()]
+            return [self._truthful(sweep_dict(row, run_counts(c, row["id"])))
+                    for row in rows.fetchall()]
 
     def list_runs(self, sweep_id: str) -> list[dict[str, Any]]:
         """The runs of a sweep (id or unique prefix) ordered by index; keys as ``get_run``."""
         with self._read() as c:
             rows = c.execute("SELECT * FROM runs WHERE sweep_id = ? ORDER BY idx",
-                             (self._resolve(c, "sweeps", sweep_id),)).fetchall()
+                             (resolve_id(c, "sweeps", sweep_id),)).fetchall()
         return [run_dict(row) for row in rows]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -309,73 +373,5 @@ class RunStore:
         status, reason, metrics, loss_history, timings, created_at, updated_at``."""
         with self._read() as c:
             row = c.execute("SELECT * FROM runs WHERE id = ?",
-                            (self._resolve(c, "runs", run_id),)).fetchone()
+                            (resolve_id(c, "runs", run_id),)).fetchone()
         return run_dict(row)
-
-    # ---------------------------------------------------------------- artefact files
-
-    def _run_dir(self, run_id: str) -> Path:
-        with self._read() as c:
-            row = c.execute("SELECT id, sweep_id FROM runs WHERE id = ?",
-                            (self._resolve(c, "runs", run_id),)).fetchone()
-        return self.artefacts_dir / row["sweep_id"] / row["id"]
-
-    def _sweep_dir(self, sweep_id: str) -> Path:
-        with self._read() as c:
-            return self.artefacts_dir / self._resolve(c, "sweeps", sweep_id)
-
-    def save_arrays(self, run_id: str, name: str, arrays: dict[str, np.ndarray]) -> None:
-        """Atomically write ``<name>.npz`` in the run's artefact directory.
-
-        Parameters
-        ----------
-        run_id : str
-            The run (id or unique prefix).
-        name : str
-            File stem: 1-100 characters from ``[A-Za-z0-9_.-]``, not starting with ``.``.
-        arrays : dict of str to ndarray
-            Any shapes and numeric/bool/str dtypes, e.g. latents ``(n_samples, n_dims)``;
-            object arrays raise ValueError.
-
-        Notes
-        -----
-        Replaces any previous file of that name; a reader or a crash sees the old file or
-        the complete new one, never a partial one. Loaded back bit-for-bit.
-        """
-        save_npz(self._run_dir(run_id), name, arrays)
-
-    def load_arrays(self, run_id: str, name: str) -> dict[str, np.ndarray]:
-        """Load a run's ``<name>.npz`` (exactly as saved); StoreError if it is missing."""
-        return load_npz(self._run_dir(run_id), name, f"run {run_id}")
-
-    def list_arrays(self, run_id: str) -> list[str]:
-        """Names of a run's complete ``.npz`` artefacts (temp files are never listed)."""
-        return list_npz(self._run_dir(run_id))
-
-    def save_sweep_arrays(self, sweep_id: str, name: str, arrays: dict[str, np.ndarray]) -> None:
-        """Like ``save_arrays`` for sweep-level data (e.g. held-out samples)."""
-        save_npz(self._sweep_dir(sweep_id), name, arrays)
-
-    def load_sweep_arrays(self, sweep_id: str, name: str) -> dict[str, np.ndarray]:
-        """Like ``load_arrays`` for sweep-level data."""
-        return load_npz(self._sweep_dir(sweep_id), name, f"sweep {sweep_id}")
-
-    def list_sweep_arrays(self, sweep_id: str) -> list[str]:
-        """Names of a sweep's complete sweep-level ``.npz`` artefacts."""
-        return list_npz(self._sweep_dir(sweep_id))
-
-    def save_state_dict(self, run_id: str, state_dict: dict[str, Any]) -> None:
-        """Atomically save a torch ``state_dict`` (tensors only) for a run."""
-        import torch  # lazy: the store is used by processes that never touch torch
-
-        atomic_write(self._run_dir(run_id) / _STATE_DICT, lambda f: torch.save(state_dict, f))
-
-    def load_state_dict(self, run_id: str) -> dict[str, Any]:
-        """Load a run's ``state_dict`` onto the CPU (``weights_only=True``: no pickled code)."""
-        import torch
-
-        path = self._run_dir(run_id) / _STATE_DICT
-        if not path.exists():
-            raise StoreError(f"run {run_id} has no saved state_dict")
-        return torch.load(path, map_location="cpu", weights_only=True)
-

@@ -40,9 +40,11 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def _sweep_with_runs(store: RunStore, n: int = 3) -> tuple[str, list[str]]:
+    """A sweep owned (running) by this test process, with n queued runs."""
     sweep = store.create_sweep({"leaks": [0.0, 0.1], "n": n}, name="demo")
     runs = [store.add_run(sweep, index=i, leak=0.1 * i, seed=10 + i, config={"i": i})
             for i in range(n)]
+    store.set_sweep_status(sweep, "running")
     return sweep, runs
 
 
@@ -108,7 +110,8 @@ def test_lists_order_and_counts(store):
     store.set_run_status(runs[0], "failed", reason="diverged")
     assert [s["id"] for s in store.list_sweeps()] == [second, first]
     counts = store.list_sweeps()[1]["run_counts"]
-    assert counts == {"queued": 1, "running": 0, "done": 1, "failed": 1, "cancelled": 0}
+    assert counts == {"queued": 1, "running": 0, "done": 1, "failed": 1, "cancelled": 0,
+                      "interrupted": 0}
     listed = store.list_runs(first)
     assert [r["index"] for r in listed] == [0, 1, 2] and listed[0]["reason"] == "diverged"
 
@@ -146,6 +149,9 @@ def test_delete_sweep_removes_rows_and_files(store):
     sweep, runs = _sweep_with_runs(store, n=2)
     store.save_arrays(runs[0], "z", {"z": np.ones(3)})
     store.save_sweep_arrays(sweep, "x", {"x": np.ones(3)})
+    with pytest.raises(StoreError, match="cancel it first"):
+        store.delete_sweep(sweep)  # a live sweep is never deleted under its owner
+    assert store.request_cancel(sweep)
     store.delete_sweep(sweep)
     assert store.list_sweeps() == [] and not (store.artefacts_dir / sweep).exists()
     with pytest.raises(StoreError):
@@ -254,9 +260,9 @@ def test_sigkill_mid_write_leaves_a_consistent_store(tmp_path):
     assert not list((home / "artefacts").rglob(".tmp-*"))
     for r in runs[2:]:
         run = store.get_run(r)
-        assert run["status"] == "failed" and f"interrupted (process {proc.pid}" in run["reason"]
+        assert run["status"] == "interrupted" and f"process {proc.pid} ended" in run["reason"]
     assert [store.get_run(r)["status"] for r in runs[:2]] == ["done", "done"]
-    assert store.get_sweep(sweep)["status"] == "failed"
+    assert store.get_sweep(sweep)["status"] == "interrupted"
     assert store.recover() == {"sweeps": [], "runs": [], "temp_files_removed": 0}
 
 
@@ -334,3 +340,261 @@ def test_threads_read_while_main_thread_writes(store):
     for t in threads:
         t.join()
     assert errors == [] and len(store.get_run(runs[0])["loss_history"]) == 40
+
+
+# ---------------------------------------------------------------- state is always true
+
+
+def test_submission_is_one_transaction(store):
+    runs = [{"index": i, "leak": 0.1 * i, "seed": i, "config": {}} for i in range(3)]
+    runs.append({"index": 3, "leak": 0.0, "seed": 10**30, "config": {}})  # overflows INTEGER
+    with pytest.raises(OverflowError):
+        store.create_sweep({"leaks": [0.0], "seeds": 4}, runs=runs)
+    assert store.list_sweeps() == []  # neither the sweep row nor any run was kept
+    sid = store.create_sweep({"leaks": [0.0], "seeds": 3}, runs=runs[:3], claim=True)
+    sweep = store.get_sweep(sid)
+    assert sweep["status"] == "running" and sweep["pid"] == os.getpid()
+    assert sweep["n_runs"] == 3 and sweep["started_at"] is not None
+
+
+def test_a_cancel_is_never_overwritten(store):
+    sid = store.create_sweep({}, runs=[{"index": 0, "leak": 0, "seed": 0, "config": {}}])
+    assert store.start_sweep(sid)
+    assert store.request_cancel(sid)
+    # The owner's late transitions all fail and change nothing.
+    assert not store.finish_sweep(sid, "done")
+    assert not store.set_runs_progress(sid, 0.5, {}, message="training")
+    assert not store.start_sweep(sid)
+    sweep = store.get_sweep(sid)
+    assert sweep["status"] == "cancelled" and sweep["progress"] == 0.0
+    assert not store.request_cancel(sid)  # already ended
+
+
+def test_failure_and_interruption_end_the_live_runs_too(store):
+    sid = store.create_sweep({}, runs=[{"index": i, "leak": 0, "seed": i, "config": {}}
+                                       for i in range(3)])
+    assert store.start_sweep(sid)
+    run_ids = [r["id"] for r in store.list_runs(sid)]
+    store.set_run_result(run_ids[0], metrics={"m": 1.0})  # finished before the failure
+    assert store.finish_sweep(sid, "interrupted", reason="interrupted by SIGTERM")
+    statuses = [(r["status"], r["reason"]) for r in store.list_runs(sid)]
+    assert statuses == [("done", None)] + [("interrupted", "interrupted by SIGTERM")] * 2
+
+
+def test_a_dead_owner_reads_as_interrupted_at_once(tmp_path):
+    home = tmp_path / "home"
+    proc = _spawn("import sys\nfrom nearid_core.store import RunStore\n"
+                  "s = RunStore(sys.argv[1])\n"
+                  "sid = s.create_sweep({}, runs=[{'index': 0, 'leak': 0, 'seed': 0,"
+                  " 'config': {}}], claim=True)\nprint(sid, flush=True)\n", str(home))
+    sid = proc.stdout.readline().strip()
+    proc.wait()
+    store = RunStore(home)
+    for read in (lambda: store.get_sweep(sid), lambda: store.list_sweeps()[0]):
+        sweep = read()
+        assert sweep["status"] == "interrupted" and f"process {proc.pid} ended" in sweep["reason"]
+    assert store.list_runs(sid)[0]["status"] == "interrupted"
+
+
+def test_a_stale_heartbeat_is_judged_on_any_host(store):
+    from nearid_core._sqlite import STALE_S, owner_gone
+
+    now = time.time()
+    row = {"pid": 1, "hostname": "elsewhere", "heartbeat": now - 1}
+    assert owner_gone(row, "here", now) is None  # another host, fresh heartbeat: alive
+    row["heartbeat"] = now - STALE_S - 1
+    assert "stopped reporting" in owner_gone(row, "here", now)
+    sid = store.create_sweep({}, claim=True)
+    with store._write() as c:  # a live pid whose heartbeat stopped: a frozen or recycled pid
+        c.execute("UPDATE sweeps SET heartbeat = ? WHERE id = ?", (now - STALE_S - 5, sid))
+    assert store.get_sweep(sid)["status"] == "interrupted"
+
+
+def test_heartbeat_refreshes_while_the_owner_lives(store):
+    sid = store.create_sweep({}, claim=True)
+    first = store.get_sweep(sid)["heartbeat"]
+    with store.heartbeat(sid, every_s=0.01):
+        deadline = time.monotonic() + 30
+        while store.get_sweep(sid)["heartbeat"] == first and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert store.get_sweep(sid)["heartbeat"] > first
+
+
+def test_recover_fails_queued_sweeps_with_missing_runs(store):
+    # An older nearid wrote the sweep and its runs in separate transactions.
+    sid = store.create_sweep({"leaks": [0.0, 0.5], "seeds": 2})
+    store.add_run(sid, index=0, leak=0.0, seed=0, config={})
+    ok = store.create_sweep({"leaks": [0.0], "seeds": 1},
+                            runs=[{"index": 0, "leak": 0.0, "seed": 0, "config": {}}])
+    result = store.recover()
+    assert result["sweeps"] == [sid]
+    assert store.get_sweep(sid)["status"] == "failed"
+    assert "cut short" in store.get_sweep(sid)["reason"]
+    assert store.get_sweep(ok)["status"] == "queued"
+    assert store.claim_queued_sweep() == ok
+
+
+# ---------------------------------------------------------------- damaged or unusual stores
+
+
+def _store_error(home) -> str:
+    with pytest.raises(StoreError) as info:
+        RunStore(home)
+    return info.value.message
+
+
+def test_unusable_store_folders_raise_one_store_error(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert "is a file" in _store_error(afile)
+    assert "part of its path is a file" in _store_error(afile / "below")
+    if os.path.isdir("/proc/1"):
+        assert "store" in _store_error("/proc/1")  # read-only there, or not creatable
+    assert not (tmp_path / "afile").is_dir()
+
+
+@pytest.mark.parametrize("damage", ["random", "header", "foreign", "garbled-version"])
+def test_a_database_that_is_not_a_store_is_refused(tmp_path, damage):
+    home = tmp_path / "home"
+    RunStore(home).create_sweep({}, name="kept")
+    db = home / DB_NAME
+    sqlite3.connect(db).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    if damage == "random":
+        db.write_bytes(np.random.default_rng(0).bytes(8192))
+    elif damage == "header":
+        data = bytearray(db.read_bytes())
+        data[:16] = b"garbled header!!"
+        db.write_bytes(bytes(data))
+    elif damage == "foreign":
+        db.unlink()
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE t (x)")
+        conn.commit()
+        conn.close()
+    else:
+        conn = sqlite3.connect(db)
+        conn.execute("UPDATE meta SET value = 'two' WHERE key = 'schema_version'")
+        conn.commit()
+        conn.close()
+    before = db.read_bytes()
+    message = _store_error(home)
+    assert str(home) not in message  # the message itself carries no server path
+    assert db.read_bytes() == before  # refused without touching anything
+
+
+@pytest.mark.parametrize("db_state", ["empty", "missing"])
+def test_no_new_store_over_existing_artefacts(tmp_path, db_state):
+    home = tmp_path / "home"
+    store = RunStore(home)
+    sid, runs = _sweep_with_runs(store, n=1)
+    store.save_arrays(runs[0], "z", {"z": np.ones(3)})
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / DB_NAME}{suffix}").unlink(missing_ok=True)
+    if db_state == "empty":
+        (home / DB_NAME).write_bytes(b"")
+    assert "artefacts" in _store_error(home)
+    assert (home / "artefacts" / sid / runs[0] / "z.npz").is_file()
+    assert (home / DB_NAME).exists() == (db_state == "empty")
+
+
+def test_damaged_artefacts_raise_damaged_artefact(store):
+    import torch
+
+    from nearid_core.store import DamagedArtefact
+
+    sid, runs = _sweep_with_runs(store, n=1)
+    store.save_arrays(runs[0], "heldout", {"z": np.arange(1000.0)})
+    store.save_sweep_arrays(sid, "data", {"x": np.arange(1000.0)})
+    store.save_state_dict(runs[0], {"w": torch.ones(50)})
+    run_dir = store.artefacts_dir / sid / runs[0]
+    held = run_dir / "heldout.npz"
+    held.write_bytes(held.read_bytes()[:300])  # truncated
+    data = store.artefacts_dir / sid / "data.npz"
+    data.write_bytes(b"garbage" * 50)  # garbled
+    state = run_dir / "state_dict.pt"
+    state.write_bytes(state.read_bytes()[:100])
+    for call in (lambda: store.load_arrays(runs[0], "heldout"),
+                 lambda: store.load_sweep_arrays(sid, "data"),
+                 lambda: store.load_state_dict(runs[0])):
+        with pytest.raises(DamagedArtefact) as info:
+            call()
+        assert "damaged" in info.value.message and str(store.home) not in info.value.message
+    assert store.get_run(runs[0])["status"] == "queued"  # rows are untouched
+
+
+def test_schema_v1_store_is_migrated_with_its_data(tmp_path):
+    from nearid_core import _sqlite
+
+    home = tmp_path / "home"
+    home.mkdir()
+    conn = sqlite3.connect(home / DB_NAME)
+    v1 = [s.replace(", heartbeat REAL, started_at REAL", "").replace(", 'interrupted'", "")
+          for s in _sqlite._DDL]
+    for statement in v1:
+        conn.execute(statement)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.execute("INSERT INTO sweeps (id, name, created_at, updated_at, config, status)"
+                 " VALUES ('abc', 'old', 1, 1, '{}', 'done')")
+    conn.execute("INSERT INTO runs (id, sweep_id, idx, leak, seed, config, status,"
+                 " created_at, updated_at) VALUES ('r1', 'abc', 0, 0.5, 3, '{}', 'done', 1, 1)")
+    conn.commit()
+    conn.close()
+    store = RunStore(home)
+    sweep = store.get_sweep("abc")
+    assert sweep["name"] == "old" and sweep["status"] == "done" and sweep["heartbeat"] is None
+    assert store.get_run("r1")["leak"] == 0.5
+    store.set_run_status("r1", "interrupted")  # the new status is accepted
+    version = sqlite3.connect(home / DB_NAME).execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert int(version) == SCHEMA_VERSION
+
+
+def test_a_readonly_store_lists_shows_and_refuses_writes(tmp_path):
+    home = tmp_path / "home"
+    store = RunStore(home)
+    sid, runs = _sweep_with_runs(store, n=1)
+    store.save_arrays(runs[0], "z", {"z": np.arange(4)})
+    store.close()
+    ro = RunStore(home, readonly=True)
+    assert ro.readonly and ro.get_sweep(sid)["n_runs"] == 1
+    assert list(ro.load_arrays(runs[0], "z")["z"]) == [0, 1, 2, 3]
+    assert ro.recover() == {"sweeps": [], "runs": [], "temp_files_removed": 0}
+    with pytest.raises(StoreError, match="read-only"):
+        ro.create_sweep({})
+    with pytest.raises(StoreError, match="read-only"):
+        ro.save_arrays(runs[0], "z", {"z": np.zeros(1)})
+
+
+def _mount_readonly(src: Path, dst: Path) -> bool:
+    dst.mkdir()
+    ok = subprocess.run(["mount", "--bind", str(src), str(dst)], capture_output=True)
+    if ok.returncode != 0:
+        return False
+    ok = subprocess.run(["mount", "-o", "remount,ro,bind", str(dst)], capture_output=True)
+    if ok.returncode != 0:
+        subprocess.run(["umount", str(dst)], capture_output=True)
+        return False
+    return True
+
+
+def test_a_store_on_readonly_media_opens_readonly(tmp_path):
+    home = tmp_path / "home"
+    store = RunStore(home)
+    sid, _ = _sweep_with_runs(store, n=2)
+    store.request_cancel(sid)
+    store.close()  # the last connection checkpoints the WAL into the main file
+    media = tmp_path / "media"
+    if not _mount_readonly(home, media):
+        pytest.skip("needs a read-only bind mount (root with CAP_SYS_ADMIN)")
+    try:
+        ro = RunStore(media)  # detected: nothing can be written there
+        assert ro.readonly
+        assert [s["id"] for s in ro.list_sweeps()] == [sid]
+        assert len(ro.list_runs(sid)) == 2
+        ro.close()
+    finally:
+        busy = subprocess.run(["umount", str(media)], capture_output=True).returncode
+        if busy:
+            subprocess.run(["umount", "-l", str(media)], capture_output=True)
+    assert not busy, "the store left files open on the read-only media"
