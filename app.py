@@ -6,7 +6,8 @@ Also the entry point: it registers the pages (``st.navigation``) and runs the ch
 import streamlit as st
 
 from nearid_ui import cache, jobs, render, texts
-from nearid_ui.widgets import follow, radio, sweep_label
+from nearid_ui.live import STOPPED, follow, stopped
+from nearid_ui.widgets import radio, sweep_label
 
 PRESET_LABELS = {"paper": "paper settings (24 models, about a minute on 2 cores)",
                  "tiny": "tiny preset (6 models, seconds; rough numbers)"}
@@ -31,7 +32,9 @@ def home() -> None:
                 "ℓ2 identifiability errors before and after ICA. " + texts.LEAK)
     preset = radio("Preset", ("paper", "tiny"), "preset", help=texts.PRESET,
                    format_func=PRESET_LABELS.get)
-    if st.button("Reproduce the paper's warm-up", type="primary", icon=":material/play_arrow:"):
+    readonly = cache.readonly()
+    if st.button("Reproduce the paper's warm-up", type="primary", icon=":material/play_arrow:",
+                 disabled=readonly, help=render.READONLY if readonly else None):
         sweep_id = jobs.warmup(cache.store(), preset)
         st.switch_page("pages/4_Identifiability.py", query_params={"sweep": sweep_id})
 
@@ -69,7 +72,10 @@ def home() -> None:
                 col.page_link(path, label=label, query_params={"sweep": sid})
             if chosen["status"] in ("queued", "running"):
                 follow(sid)
-        st.caption(f"Store: `{cache.home()}` (set `NEARID_HOME` to use another).")
+            elif chosen["status"] in STOPPED:
+                stopped(chosen)
+        st.caption("Sweeps live in the run store: the folder named by `NEARID_HOME` (default "
+                   "`.nearid` in the app's working directory).")
 
 
 PAGES = [

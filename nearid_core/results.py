@@ -15,7 +15,7 @@ from .alignment import GROUPS
 from .analysis import SCORES, theorem1_fit
 from .config import SweepConfig, sweep_from_dict
 from .lipschitz import orthogonal_bound
-from .store import RunStore, StoreError
+from .store import DamagedArtefact, RunStore, StoreError
 
 N_HIDDEN_DECODER = 2  # the decoder d_z -> w -> w -> d_x has two hidden activations (K)
 VIEWS = ("statistical", "structural")
@@ -44,6 +44,7 @@ class ModelView:
     ica_latents: np.ndarray | None = None
     ica_mixing: np.ndarray | None = None
     ica_mean: np.ndarray | None = None
+    damaged: str = ""  # why its saved arrays cannot be read ("" when they are fine)
 
     @property
     def label(self) -> str:
@@ -73,10 +74,23 @@ class SweepView:
     models: list[ModelView] = field(default_factory=list)
     u_test: np.ndarray | None = None
     x_test: np.ndarray | None = None
+    data_damaged: str = ""  # why the held-out data cannot be read ("" when fine)
 
     @property
     def done(self) -> list[ModelView]:
+        """Models that finished training (as analysed: seed pairs index into this list)."""
         return [m for m in self.models if m.status == "done"]
+
+    @property
+    def usable(self) -> list[ModelView]:
+        """Finished models whose saved arrays can all be read."""
+        return [m for m in self.done if not m.damaged]
+
+    @property
+    def damage(self) -> list[str]:
+        """One line per unreadable artefact (damaged models, then the held-out data)."""
+        lines = [f"model {m.label}: {m.damaged}" for m in self.models if m.damaged]
+        return lines + ([f"held-out data: {self.data_damaged}"] if self.data_damaged else [])
 
     @property
     def leaks(self) -> tuple[float, ...]:
@@ -93,23 +107,32 @@ class SweepView:
         return list(self.analysis["per_leak"]) if self.analysis else []
 
 
-def _arrays(store: RunStore, run_id: str, name: str) -> dict:
+def _arrays(load, owner: str, name: str, expected: bool) -> tuple[dict, str]:
+    """(arrays, problem) where problem says, without server paths, why an artefact that
+    should be there cannot be read; ({}, "") when an optional one is absent."""
     try:
-        return store.load_arrays(run_id, name)
-    except (StoreError, OSError):
-        return {}
+        return load(owner, name), ""
+    except DamagedArtefact as err:
+        return {}, err.message
+    except StoreError:  # missing
+        return {}, f"{name}.npz is missing" if expected else ""
+    except OSError as err:  # e.g. permissions: the store names the rest itself
+        return {}, f"{name}.npz cannot be read ({type(err).__name__})"
 
 
-def _model_view(store: RunStore, run: dict, with_arrays: bool) -> ModelView:
+def _model_view(store: RunStore, run: dict, with_arrays: bool, analysed: set[str]) -> ModelView:
     m = ModelView(run["index"], run["id"], run["leak"], run["seed"], run["status"],
                   run["reason"] or "", run["metrics"] or {}, list(run["loss_history"] or []))
     if with_arrays and run["status"] in ("done", "failed", "cancelled"):
-        held = _arrays(store, run["id"], "heldout")
+        done = run["status"] == "done"
+        held, bad_held = _arrays(store.load_arrays, run["id"], "heldout", done)
         m.latents, m.b, m.loss_history = held.get("latents"), held.get("b"), held.get(
             "loss_history")
-        ica = _arrays(store, run["id"], "ica")
+        ica, bad_ica = _arrays(store.load_arrays, run["id"], "ica",
+                               done and str(run["index"]) in analysed)
         m.ica_latents, m.ica_mixing, m.ica_mean = (ica.get("latents"), ica.get("mixing"),
                                                    ica.get("mean"))
+        m.damaged = "; ".join(p for p in (bad_held, bad_ica) if p)
     return m
 
 
@@ -125,19 +148,24 @@ def load_view(store: RunStore, sweep_id: str, *, arrays: bool = True) -> SweepVi
     Returns
     -------
     SweepView; StoreError when the sweep does not exist.
+
+    Notes
+    -----
+    An unreadable artefact never raises: the model gets a ``damaged`` reason (the sweep a
+    ``data_damaged`` one) and its arrays stay None, so the rest of the sweep can be shown.
+    A missing file counts as damage only where a done sweep must have saved it.
     """
     s = store.get_sweep(sweep_id)
     view = SweepView(s["id"], s["name"] or "", s["status"], s["reason"] or "",
                      float(s["progress"] or 0.0), s["message"] or "", s["created_at"],
                      s["updated_at"], sweep_from_dict(s["config"]), s["config"], s["analysis"],
                      s["timings"] or {})
-    view.models = [_model_view(store, r, arrays) for r in store.list_runs(s["id"])]
+    analysed = set((s["analysis"] or {}).get("per_model", {}))
+    view.models = [_model_view(store, r, arrays, analysed) for r in store.list_runs(s["id"])]
     if arrays:
-        try:
-            data = store.load_sweep_arrays(s["id"], "data")
-            view.u_test, view.x_test = data["u_test"], data["x_test"]
-        except (StoreError, OSError):
-            pass
+        data, view.data_damaged = _arrays(store.load_sweep_arrays, s["id"], "data",
+                                          s["status"] == "done")
+        view.u_test, view.x_test = data.get("u_test"), data.get("x_test")
     return view
 
 
@@ -185,7 +213,7 @@ def model_table(view: SweepView) -> list[dict]:
             "reason": m.reason, "recon_mse": mt.get("recon_mse"), "L_max": mt.get("L_max"),
             "L_mean": mt.get("L_mean"), "mcc_before": mt.get("before", {}).get("mcc"),
             "mcc_after": mt.get("after", {}).get("mcc"),
-            "ica_converged": mt.get("ica_converged"),
+            "ica_converged": mt.get("ica_converged"), "damaged": m.damaged,
         })
     return rows
 

@@ -11,6 +11,8 @@ the Home page draws at once on a cold start.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import threading
 from typing import TYPE_CHECKING
 
@@ -36,13 +38,33 @@ def _preload() -> None:
     import nearid_core.results  # noqa: F401
 
 
+log = logging.getLogger("nearid.app")
+
+
+@st.cache_resource(show_spinner=False)
+def _preloading() -> threading.Thread:
+    t = threading.Thread(target=_preload, name="nearid-preload", daemon=True)
+    t.start()
+    return t
+
+
 @st.cache_resource(show_spinner=False)
 def _store(home: str) -> RunStore:
-    threading.Thread(target=_preload, name="nearid-preload", daemon=True).start()
-    s = RunStore(home)
-    s.recover()  # sweeps left running by a process that died are marked failed
-    if runner_enabled():
-        ensure_runner(s)  # sweeps queued before a restart go on training
+    """Open (and cache) the store; an unusable one raises StoreError and is not cached, so a
+    fixed store works on the next page load."""
+    try:
+        s = RunStore(home)
+    except (OSError, sqlite3.Error) as err:  # the store names these itself; belt and braces
+        log.error("cannot open the run store at %s: %r", home, err)
+        raise StoreError(f"the run store cannot be opened ({type(err).__name__})") from None
+    if s.readonly:
+        return s  # nothing may be written: no recovery, no runner
+    try:
+        s.recover()  # sweeps left running by a process that died are marked interrupted
+        if runner_enabled():
+            ensure_runner(s)  # sweeps queued before a restart go on training
+    except (StoreError, OSError) as err:  # showing results does not need either
+        log.error("store recovery or runner start failed: %s", err)
     return s
 
 
@@ -51,8 +73,17 @@ def home() -> str:
 
 
 def store() -> RunStore:
-    """The run store of this app ($NEARID_HOME or ./.nearid)."""
-    return _store(home())
+    """The run store of this app ($NEARID_HOME or ./.nearid); StoreError if unusable."""
+    _preloading()
+    try:
+        return _store(home())
+    except OSError as err:  # resolving $NEARID_HOME itself failed (e.g. a loop of links)
+        raise StoreError(f"the run store cannot be opened ({type(err).__name__})") from None
+
+
+def readonly() -> bool:
+    """Whether the store is on read-only media (browse and export only)."""
+    return store().readonly
 
 
 def sweeps() -> list[dict]:

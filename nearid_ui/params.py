@@ -39,7 +39,10 @@ def bind(key: str, default: Any, parse: Callable[[str], Any], *,
     raw = st.query_params.get(key)
     if raw is not None and raw != st.session_state.get(_SENT + key):
         try:
-            st.session_state[key] = parse(raw)
+            value = parse(raw)
+            if options is not None and value not in options:
+                raise ValueError("not one of the choices offered here")
+            st.session_state[key] = value
             return key
         except (ValueError, TypeError) as err:
             st.warning(f"Ignored `{key}={raw}` from the link: {err}")

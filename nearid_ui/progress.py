@@ -14,13 +14,17 @@ from nearid_core.jobs import runner_alive
 
 from . import cache, render
 from .jobs import ensure_runner, runner_enabled
-from .widgets import ACTIVE
+from .live import ACTIVE, STOPPED, progress_bar, stopped
 
 
-def _runs_table(runs: list[dict]) -> list[dict]:
-    return [{"model": r["index"], "leak": r["leak"], "seed": r["seed"], "status": r["status"],
+def _runs_table(runs: list[dict], damaged: dict[int, str]) -> list[dict]:
+    rows = [{"model": r["index"], "leak": r["leak"], "seed": r["seed"], "status": r["status"],
              "reason": r["reason"] or "", "recon_mse": (r["metrics"] or {}).get("recon_mse"),
              "L_max": (r["metrics"] or {}).get("L_max")} for r in runs]
+    if damaged:
+        for row in rows:
+            row["damaged"] = damaged.get(row["model"], "")
+    return rows
 
 
 def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
@@ -42,10 +46,12 @@ def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
 
 def _header(row: dict) -> None:
     sid, status = row["id"], row["status"]
-    p = min(max(row["progress"] or 0.0, 0.0), 1.0)
-    message = row["message"] or ""
-    detail = f" · {message}" if message and message != status else ""
-    st.progress(p, text=f"**{status}**{detail} · {p:.0%}")
+    progress_bar(row)
+    readonly = cache.readonly()
+    if status in ACTIVE and readonly:
+        st.button("Cancel", key=f"cancel_{sid}", icon=":material/stop:", disabled=True,
+                  help=render.READONLY)
+        return
     if status == "queued" and runner_enabled() and not runner_alive(cache.store()):
         st.warning("No background runner is running for this store, so the sweep waits "
                    "(it also runs with `python -m nearid_core runner`).")
@@ -60,14 +66,15 @@ def _header(row: dict) -> None:
         st.rerun()
 
 
-def _body(row: dict, runs: list[dict], per_epoch) -> None:
+def _body(row: dict, runs: list[dict], per_epoch, damage: list[str] | None = None,
+          damaged: dict[int, str] | None = None) -> None:
     _header(row)
     failed = [r for r in runs if r["status"] == "failed"]
-    if row["status"] == "failed":
-        st.error(f"The sweep failed: {row['reason']}")
-    elif row["status"] == "cancelled":
-        st.warning(f"The sweep was cancelled ({row['reason'] or 'by the user'}); "
-                   "whatever finished stays saved.")
+    if row["status"] in STOPPED:
+        stopped(row)
+    if damage:
+        st.warning("Some saved files of this sweep cannot be read (those models are left out "
+                   "of the result pages; everything else works): " + "; ".join(damage) + ".")
     for r in failed:
         st.error(f"Model #{r['index']} (leak {r['leak']:g}, seed {r['seed']}) failed: "
                  f"{r['reason'] or 'no reason recorded'}")
@@ -76,7 +83,7 @@ def _body(row: dict, runs: list[dict], per_epoch) -> None:
         render.chart(fig, key=f"loss_{row['id']}_{row['status']}", name=f"nearid-loss-{row['id']}")
     else:
         st.caption("Loss curves appear once training reports its first steps.")
-    render.table(_runs_table(runs), key=f"runs_{row['id']}_{row['status']}",
+    render.table(_runs_table(runs, damaged or {}), key=f"runs_{row['id']}_{row['status']}",
                  name=f"nearid-runs-{row['id']}")
 
 
@@ -85,7 +92,8 @@ def _live(sweep_id: str) -> None:
     row = cache.sweep_row(sweep_id)
     if row is None or row["status"] not in ACTIVE:
         st.rerun()
-    _body(row, cache.store().list_runs(sweep_id), None)
+    with render.guard("the live progress"):  # a fragment rerun runs outside the page's guard
+        _body(row, cache.store().list_runs(sweep_id), None)
 
 
 def job_panel(sweep_id: str) -> None:
@@ -99,7 +107,8 @@ def job_panel(sweep_id: str) -> None:
         return
     v = cache.view(sweep_id)
     per_epoch = {m.index: m.loss_history for m in v.models if m.loss_history is not None}
-    _body(row, cache.store().list_runs(sweep_id), per_epoch or None)
+    _body(row, cache.store().list_runs(sweep_id), per_epoch or None, v.damage,
+          {m.index: m.damaged for m in v.models if m.damaged})
     if row["status"] == "done":
         st.success("Done. Open the results:")
         cols = st.columns(4)

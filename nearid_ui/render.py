@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,21 +14,57 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from . import texts
+from nearid_core.store import StoreError
+
+from . import cache, texts
 
 log = logging.getLogger("nearid.app")
 FORMATS = {"ica_efficiency": "percent", "progress": "percent"}
 ROW_PX = 35  # st.dataframe row height: tables up to MAX_ROWS rows are shown whole
 MAX_ROWS = 16
+STORE_HINT = ("Nothing in it was changed. Fix it, or point `NEARID_HOME` at another folder, "
+              "and reload the page.")
+READONLY = ("This run store is read-only: sweeps can be browsed and exported, but not trained "
+            "or cancelled.")
 
 
-def page(title: str, icon: str = "🧭") -> None:
-    """Page configuration and the sidebar note every page shares."""
+def scrub(text: str) -> str:
+    """``text`` without the store's server path (messages of unexpected errors can hold it)."""
+    raw = os.environ.get("NEARID_HOME") or ""
+    for path in sorted({cache.home(), os.path.abspath(raw) if raw else "", raw}, key=len,
+                       reverse=True):
+        if len(path) > 1:
+            text = text.replace(path, "$NEARID_HOME")
+    return text
+
+
+def store_message(err: StoreError) -> str:
+    """What is wrong with the store, without any server path."""
+    return scrub(getattr(err, "message", None) or str(err))
+
+
+def page(title: str, icon: str = "🧭", *, needs_store: bool = True) -> None:
+    """Page configuration, the sidebar note every page shares, and the store check.
+
+    A store that cannot be used ends the page with one message (a page that does not need
+    the store gets a warning and goes on); a read-only one gets a note in the sidebar.
+    """
     st.set_page_config(page_title=f"nearid · {title}", page_icon=icon, layout="wide")
     with st.sidebar:
         st.caption("nearid · near-identifiability of learned representations "
                    "(Nelson, Fumero, Karaletsos, Locatello, ICLR 2026).")
         st.caption(texts.ESTIMATED)
+    try:
+        cache.sweeps()  # opens the store and reads it once: damage shows up here
+    except StoreError as err:
+        if needs_store:
+            st.error(f"The run store cannot be used: {store_message(err)}\n\n{STORE_HINT}")
+            st.stop()
+        st.warning(f"The run store cannot be used: {store_message(err)}. This page does not "
+                   "need it; the others do. " + STORE_HINT)
+        return
+    if cache.readonly():
+        st.sidebar.info(READONLY)
 
 
 @contextmanager
@@ -35,12 +72,15 @@ def guard(what: str = "this page") -> Iterator[None]:
     """Turn an unexpected error into a message on the page (details go to the server log)."""
     try:
         yield
+    except StoreError as err:  # includes DamagedArtefact: a message, never a path
+        st.error(f"Cannot show {what}: {store_message(err)}")
     except (ValueError, KeyError) as err:
-        st.error(f"Cannot show {what}: {err}")
+        st.error(f"Cannot show {what}: {scrub(str(err))}")
     except Exception as err:  # noqa: BLE001 - the page must never show a traceback
         log.error("error while drawing %s:\n%s", what, traceback.format_exc())
-        st.error(f"Something went wrong while drawing {what}: {type(err).__name__}: {err}. "
-                 "Stored results are untouched; the details are in the server log.")
+        st.error(f"Something went wrong while drawing {what}: {type(err).__name__}: "
+                 f"{scrub(str(err))}. Stored results are untouched; the details are in the "
+                 "server log.")
 
 
 def chart(fig, *, key: str, name: str) -> None:
@@ -98,7 +138,8 @@ def sweep_json(view) -> str:
     doc = {"id": view.id, "name": view.name, "status": view.status, "reason": view.reason,
            "config": view.config_dict, "timings": view.timings, "analysis": view.analysis,
            "models": [{"index": m.index, "leak": m.leak, "seed": m.seed, "status": m.status,
-                       "reason": m.reason, "metrics": m.metrics} for m in view.models]}
+                       "reason": m.reason, "damaged": m.damaged, "metrics": m.metrics}
+                      for m in view.models]}
     return json.dumps(doc, indent=1, default=_json_default)
 
 

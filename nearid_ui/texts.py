@@ -56,7 +56,10 @@ COLUMNS = {
     "linear": "Error after the best affine map (least squares). " + ERROR,
     "ica": "Error after FastICA on both sides and a signed permutation. " + ERROR,
     "ica_efficiency": EFFICIENCY, "ica_converged": "Whether FastICA converged.",
-    "status": "queued, running, done, failed (see reason) or cancelled.",
+    "status": "queued, running, done, failed (see reason), cancelled, or interrupted (the "
+              "process that trained it ended; see reason).",
+    "damaged": "Why this model's saved files cannot be read; it is left out of the result "
+               "pages (the rest of the sweep is fine).",
     "reason": "Why a model failed or stopped.", "mcc_before": MCC, "mcc_after": MCC,
     "c": FIT, "r2": "R² of the Theorem-1 fit (1 = the curve explains all variation).",
     "model": "Index of the model in the sweep (leak-major).", "seed": "The model's seed.",

@@ -23,14 +23,14 @@ from nearid_core.config import (
     TrainConfig,
 )
 
-from . import cache, texts
+from . import cache, render, texts
+from .live import ACTIVE, follow, stopped
 from .params import bind, choice, flag, forget, number, number_pair, publish, remembered
 
 if TYPE_CHECKING:
     from nearid_core.results import SweepView
 
 D, M, T = DataConfig(), ModelConfig(), TrainConfig()
-ACTIVE = ("queued", "running")
 
 
 def sweep_label(row: dict) -> str:
@@ -50,8 +50,13 @@ def sweep_parser(ids: list[str]):
 
 def pick_sweep() -> SweepView | None:
     """Sidebar sweep picker (query param ``sweep``); the view of a done sweep, else a
-    message (live progress for a running one) and None."""
-    rows = cache.sweeps()
+    message (live progress for a running one) and None. Damaged files of the sweep are
+    named in one warning; the parts that can be read are still shown."""
+    rows = None
+    with render.guard("the list of sweeps"):
+        rows = cache.sweeps()
+    if rows is None:
+        return None
     if not rows:
         st.info("The store has no sweeps yet. Train one on the **Train** page, or press "
                 "**Reproduce the paper's warm-up** on the Home page.")
@@ -71,24 +76,16 @@ def pick_sweep() -> SweepView | None:
         follow(sel)
         return None
     if row["status"] != "done":
-        st.error(f"Sweep {sel} is **{row['status']}**: {row['reason'] or 'no reason given'}. "
-                 "Models that finished before stay saved (see the Train page); pick another "
-                 "sweep for results.")
+        stopped(row, where=" Pick a done sweep for results (the Train page shows this "
+                           "one's models).")
         return None
-    return cache.view(sel)
-
-
-@st.fragment(run_every=1.0)
-def follow(sweep_id: str) -> None:
-    """Live progress of a queued or running sweep; reruns the page when it ends."""
-    row = cache.sweep_row(sweep_id)
-    if row is None or row["status"] not in ACTIVE:
-        st.rerun()
-    text = row["message"] or row["status"]
-    st.info(f"Sweep {sweep_id} is **{row['status']}**: results appear here when it finishes. "
-            "Loss curves per model are on the Train page.")
-    st.progress(min(max(row["progress"] or 0.0, 0.0), 1.0), text=f"{text} · "
-                f"{row['progress'] or 0:.0%}")
+    view = None
+    with render.guard(f"sweep {sel}"):
+        view = cache.view(sel)
+    if view is not None and view.damage:
+        st.warning("Some saved files of this sweep cannot be read, so these parts are left "
+                   "out below (everything else is shown): " + "; ".join(view.damage) + ".")
+    return view
 
 
 # ---------------------------------------------------------------- data knobs
@@ -255,10 +252,12 @@ def radio(label: str, options, key: str, *, help: str | None = None, format_func
 
 
 def model_picker(view: SweepView, *, label: str = "Model"):
-    """Pick one finished model of the sweep (query param ``model``); None when none finished."""
-    done = view.done
+    """Pick one finished model whose files can be read (query param ``model``); None when
+    there is none."""
+    done = view.usable
     if not done:
-        st.warning("No model of this sweep finished training: nothing to show.")
+        st.warning("No model of this sweep finished training: nothing to show." if not view.done
+                   else "Every finished model of this sweep has damaged files: nothing to show.")
         return None
     idx = [m.index for m in done]
     default = done[len(done) // 2].index  # a middle leak: neither linear nor ReLU

@@ -8,7 +8,7 @@ from nearid_ui import cache, render, texts
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.widgets import data_widgets
 
-render.page("Data", "🎲")
+render.page("Data", "🎲", needs_store=False)
 st.title("Data: factors u, observations x = g(u)")
 st.caption("The Train page trains on the process chosen here. Isometric processes (rolled, "
            "linear) keep distances, so B(u) = 1; square is close to isometric; mlp is not.")

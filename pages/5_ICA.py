@@ -17,9 +17,9 @@ st.caption("The recipe: train a plain autoencoder, then run ICA on its latents. 
 v = pick_sweep()
 if v is None:
     st.stop()
-if v.u_test is None:
-    st.error("This sweep has no saved held-out data, so its latents cannot be compared with "
-             "the ground truth.")
+if v.u_test is None:  # the warning above says which file is missing or damaged
+    st.info("Without its held-out data this sweep's latents cannot be compared with the "
+            "ground truth; the other result pages still show it.")
     st.stop()
 m = model_picker(v)
 if m is None:

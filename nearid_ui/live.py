@@ -1,0 +1,116 @@
+"""Following a sweep: live progress with an ETA, and what to do when a sweep stopped early.
+
+Every page that shows a sweep uses these, so a sweep whose runner died (the store reports it
+``interrupted`` as soon as its heartbeat goes stale) reads the same everywhere, with the same
+offer: restart the background runner, or resubmit the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import streamlit as st
+
+from nearid_core.store import StoreError
+
+from . import cache, jobs
+
+log = logging.getLogger("nearid.app")
+ACTIVE = ("queued", "running")
+STOPPED = ("interrupted", "failed", "cancelled")
+ETA_MIN_PROGRESS = 0.02  # below this the rate is mostly start-up cost: no estimate
+
+
+def duration(seconds: float) -> str:
+    """Seconds as '42 s', '3 min 05 s' or '1 h 02 min'."""
+    s = max(int(round(seconds)), 0)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def eta_text(row: dict, now: float | None = None) -> str:
+    """'ETA 2 min 10 s' from the sweep's ``started_at`` and progress; 'ETA n/a' until the
+    sweep runs and has passed 2% (a linear extrapolation, not a promise)."""
+    p, t0 = float(row.get("progress") or 0.0), row.get("started_at")
+    if row.get("status") != "running" or t0 is None or p <= ETA_MIN_PROGRESS:
+        return "ETA n/a"
+    elapsed = (time.time() if now is None else now) - t0
+    return f"ETA {duration(elapsed * (1.0 - min(p, 1.0)) / p)}"
+
+
+def progress_bar(row: dict) -> None:
+    """The sweep's progress bar: status, message, percentage and ETA."""
+    p = min(max(row["progress"] or 0.0, 0.0), 1.0)
+    message = row["message"] or ""
+    detail = f" · {message}" if message and message != row["status"] else ""
+    st.progress(p, text=f"**{row['status']}**{detail} · {p:.0%} · {eta_text(row)}")
+
+
+@st.fragment(run_every=1.0)
+def follow(sweep_id: str) -> None:
+    """Live progress of a queued or running sweep; reruns the page when it ends."""
+    row = cache.sweep_row(sweep_id)
+    if row is None or row["status"] not in ACTIVE:
+        st.rerun()
+    st.info(f"Sweep {sweep_id} is **{row['status']}**: results appear here when it finishes. "
+            "Loss curves per model are on the Train page.")
+    progress_bar(row)
+
+
+def _resubmit(row: dict) -> None:
+    from nearid_core.config import sweep_from_dict
+
+    try:
+        sid = jobs.start(cache.store(), sweep_from_dict(row["config"]), name=row["name"] or "")
+    except (StoreError, ValueError) as err:
+        st.error(f"Could not resubmit the sweep: {getattr(err, 'message', err)}")
+        return
+    st.session_state["sweep"] = sid  # a callback runs before the pickers are drawn
+    st.toast(f"Sweep {sid} queued (a copy of {row['id']}).")
+
+
+def _runner_down(store) -> bool:
+    """Sweeps wait in the queue and no runner takes them."""
+    from nearid_core.jobs import runner_alive
+
+    try:
+        queued = any(r["status"] == "queued" for r in store.list_sweeps())
+        return queued and jobs.runner_enabled() and not runner_alive(store)
+    except (StoreError, OSError):
+        return False
+
+
+def _restart_runner() -> None:
+    try:
+        started = jobs.ensure_runner(cache.store())
+    except (StoreError, OSError) as err:
+        st.error(f"Could not start the background runner: {getattr(err, 'message', err)}")
+        return
+    st.toast("Background runner started." if started else "A runner is already running.")
+
+
+def stopped(row: dict, *, where: str = "") -> None:
+    """One message for a sweep that ended early (interrupted, failed, cancelled), with its
+    reason, and buttons to resubmit it or restart the background runner."""
+    sid, status = row["id"], row["status"]
+    why = (row["reason"] or "no reason recorded").removeprefix(f"{status}: ").rstrip(".")
+    verb = {"interrupted": "was **interrupted**", "failed": "**failed**",
+            "cancelled": "was **cancelled**"}.get(status, f"is **{status}**")
+    text = (f"Sweep {sid} {verb}: {why}. Models that finished before stay saved; resubmit it "
+            "to train it again." + where)
+    (st.warning if status == "cancelled" else st.error)(text)
+    store = cache.store()
+    readonly = cache.readonly()
+    c1, c2 = st.columns(2)
+    c1.button("Resubmit this sweep", key=f"resubmit_{sid}", on_click=_resubmit, args=(row,),
+              icon=":material/replay:", disabled=readonly,
+              help="Queue a new sweep with the same settings and name."
+              if not readonly else "The store is read-only.")
+    if not readonly and _runner_down(store):
+        c2.button("Restart the background runner", key=f"runner_{sid}",
+                  on_click=_restart_runner, icon=":material/restart_alt:",
+                  help="Queued sweeps wait: no runner is taking them.")
