@@ -323,6 +323,13 @@ class RunStore(ArtefactFiles, OwnerLiveness):
         with self._write() as c:
             update_row(c, "sweeps", sweep_id, analysis=dumps(analysis, what="analysis"))
 
+    def rename_sweep(self, sweep_id: str, name: str) -> None:
+        """Set a sweep's name (any status); ValueError past 200 characters."""
+        if not isinstance(name, str) or len(name) > 200 or not name.isprintable():
+            raise ValueError("a sweep name must be at most 200 printable characters")
+        with self._write() as c:
+            update_row(c, "sweeps", resolve_id(c, "sweeps", sweep_id), name=name.strip())
+
     def delete_sweep(self, sweep_id: str) -> None:
         """Delete an ended sweep (id or unique prefix), its runs and its artefact files.
 

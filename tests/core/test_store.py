@@ -598,3 +598,13 @@ def test_a_store_on_readonly_media_opens_readonly(tmp_path):
         if busy:
             subprocess.run(["umount", "-l", str(media)], capture_output=True)
     assert not busy, "the store left files open on the read-only media"
+
+
+def test_rename_sweep(store):
+    sid, _ = _sweep_with_runs(store, n=1)
+    store.rename_sweep(sid[:6], "  second try ")
+    assert store.get_sweep(sid)["name"] == "second try"
+    with pytest.raises(ValueError, match="200"):
+        store.rename_sweep(sid, "x" * 201)
+    with pytest.raises(StoreError, match="no sweep"):
+        store.rename_sweep("nosuch", "a")
