@@ -17,6 +17,7 @@ from .config import UNIFORM_HALF_WIDTH, DataConfig
 # Independent random streams of one data seed, so that changing e.g. the noise level does
 # not change the factors.
 _SOURCES, _EMBED, _NOISE, _SPLIT = range(4)
+_BLOCK_VALUES = 1 << 20  # float64 values per block of observations (8 MB)
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -139,7 +140,8 @@ def _well_conditioned(rng: np.random.Generator, d: int) -> np.ndarray:
 class Dataset:
     """Factors, observations and the split shared by every model of a sweep.
 
-    u : (n, d_u) float64; x : (n, d_x) float64 (with observation noise);
+    u : (n, d_u) float64; x : (n, d_x) float32 (with observation noise; computed in float64,
+    stored in the precision the models train in, half the memory);
     train_idx, test_idx : disjoint index arrays; generator : the map ``u -> clean x``.
     """
 
@@ -169,7 +171,7 @@ def make_data(cfg: DataConfig, *, holdout: float = 0.2) -> Dataset:
 
     Returns
     -------
-    Dataset with u (n, d_u), x (n, obs_dim) and a held-out split.
+    Dataset with u (n, d_u) float64, x (n, obs_dim) float32 and a held-out split.
 
     Notes
     -----
@@ -179,10 +181,38 @@ def make_data(cfg: DataConfig, *, holdout: float = 0.2) -> Dataset:
     gen = Generator(cfg)
     u = sample_sources(cfg.sources, cfg.n, cfg.d_u, rng=_rng(cfg.seed, _SOURCES),
                        limit=gen.limit)
-    with torch.no_grad():
-        x = gen(torch.from_numpy(u)).numpy()
-    if cfg.noise > 0:
-        x = x + cfg.noise * _rng(cfg.seed, _NOISE).standard_normal(x.shape)
+    x = observe(gen, u, noise=cfg.noise, rng=_rng(cfg.seed, _NOISE))
     order = _rng(cfg.seed, _SPLIT).permutation(cfg.n)
     n_test = round(cfg.n * holdout)
     return Dataset(cfg, u, x, np.sort(order[n_test:]), np.sort(order[:n_test]), gen)
+
+
+def observe(gen: Generator, u: np.ndarray, *, noise: float = 0.0,
+            rng: np.random.Generator | None = None) -> np.ndarray:
+    """Observations ``g(u) + noise * N(0, 1)`` as float32, computed in float64 row blocks.
+
+    Parameters
+    ----------
+    gen : Generator; u : (n, d_u) float64 factors.
+    noise : standard deviation of the Gaussian noise (needs ``rng`` when > 0).
+
+    Returns
+    -------
+    x : ndarray, shape (n, obs_dim), float32.
+
+    Notes
+    -----
+    Each block's float64 temporaries stay under a few tens of MB, so building the data costs
+    little more than the float32 result itself (``budget.py`` relies on it). The noise is
+    drawn block by block from one stream: the same values as one draw of shape (n, obs_dim).
+    """
+    n, d_x = u.shape[0], gen.cfg.obs_dim
+    x = np.empty((n, d_x), dtype=np.float32)  # (n, d_x)
+    rows = max(1, _BLOCK_VALUES // d_x)
+    for i in range(0, n, rows):
+        with torch.no_grad():
+            block = gen(torch.from_numpy(u[i:i + rows])).numpy()  # (rows, d_x) float64
+        if noise > 0:
+            block = block + noise * rng.standard_normal(block.shape)
+        x[i:i + rows] = block
+    return x
