@@ -18,6 +18,9 @@ DATA_KINDS = ("rolled", "linear", "square", "mlp")
 SOURCES = ("uniform", "laplace", "gaussian")
 DECODERS = ("orthogonal", "free")
 DEFAULT_LEAKS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.95)
+# Model seeds are ``seed * 1000 + k``: this keeps them inside SQLite's 64-bit INTEGER and
+# torch.manual_seed's range with room to spare.
+MAX_SEED = 10**15
 # Uniform sources have unit variance, so they live in [-sqrt(3), sqrt(3)].
 UNIFORM_HALF_WIDTH = math.sqrt(3.0)
 
@@ -69,7 +72,7 @@ class DataConfig:
         _require(self.sources in SOURCES, c, "sources", f"one of {SOURCES}", self.sources)
         _check_int(c, "d_u", self.d_u, 1, 6)
         _check_int(c, "n", self.n, 64, 1_000_000)
-        _check_int(c, "seed", self.seed, 0)
+        _check_int(c, "seed", self.seed, 0, MAX_SEED)
         _check_real(c, "noise", self.noise, 0.0, 10.0)
         _check_real(c, "mlp_slope", self.mlp_slope, 0.0, 1.0, lo_open=True)
         if self.kind == "square":
@@ -158,7 +161,7 @@ class SweepConfig:
         _require(len(set(self.leaks)) == len(self.leaks), c, "leaks", "without repeats",
                  self.leaks)
         _check_int(c, "seeds", self.seeds, 1, 64)
-        _check_int(c, "seed", self.seed, 0)
+        _check_int(c, "seed", self.seed, 0, MAX_SEED)
         check_model_fits_data(self.model, self.data)
         n_train = self.data.n - round(self.data.n * self.train.holdout)
         _require(self.train.batch_size <= n_train, "TrainConfig", "batch_size",

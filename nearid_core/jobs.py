@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
 
+from . import faults
 from .analysis import SweepAnalysis, analyse_sweep
 from .config import SweepConfig, sweep_from_dict, to_dict
 from .executors import executor_or_default
+from .lifecycle import Interrupted, reason_of
 from .lipschitz import generator_bilipschitz
 from .store import RunStore
 from .sweep import ModelOutcome, Progress, dataset_for, leak_table, train_sweep
@@ -29,17 +34,27 @@ from .training import DONE
 PROGRESS_WRITE_S = 0.5  # at most two progress writes a second
 
 
-def submit_sweep(store: RunStore, cfg: SweepConfig, *, name: str = "") -> str:
-    """Record a queued sweep and its runs; return the sweep id."""
-    sweep_id = store.create_sweep(to_dict(cfg), name=name)
-    for index, (leak, seed) in enumerate(cfg.grid()):
-        store.add_run(sweep_id, index=index, leak=leak, seed=seed,
-                      config={"leak": leak, "seed": seed})
-    return sweep_id
+def submit_sweep(store: RunStore, cfg: SweepConfig, *, name: str = "", claim: bool = False,
+                 workers: int | None = None, max_memory: int | None = None,
+                 max_models: int | None = None) -> str:
+    """Check the sweep against the resource budget, then record it and its runs in one
+    transaction; return the sweep id.
+
+    ``claim=True``: the sweep starts ``running``, owned by this process, which must then
+    call ``run_sweep_job`` (the command line); otherwise it is ``queued`` for a runner.
+    Raises ``budget.BudgetError`` (a ValueError, one line) before anything is written.
+    """
+    from .budget import check_budget
+
+    check_budget(cfg, workers=workers, max_memory=max_memory, max_models=max_models)
+    runs = [{"index": i, "leak": leak, "seed": seed, "config": {"leak": leak, "seed": seed}}
+            for i, (leak, seed) in enumerate(cfg.grid())]
+    return store.create_sweep(to_dict(cfg), name=name, runs=runs, claim=claim)
 
 
 class _ProgressWriter:
-    """Training progress into the store (throttled) and on to an optional callback."""
+    """Training progress into the store (throttled) and on to an optional callback; also
+    the owner's check whether it should stop (cancelled, or taken from it)."""
 
     def __init__(self, store: RunStore, sweep_id: str, run_ids: list[str],
                  echo: Callable[[Progress], None] | None) -> None:
@@ -49,6 +64,8 @@ class _ProgressWriter:
     def __call__(self, p: Progress) -> None:
         if self.echo is not None:
             self.echo(p)
+        if p.fraction > 0:
+            faults.checkpoint("training")
         now = time.monotonic()
         if now - self.last >= PROGRESS_WRITE_S and p.losses:
             self.last = now
@@ -57,47 +74,53 @@ class _ProgressWriter:
                                          message=p.message)
 
     def cancelled(self) -> bool:
-        return self.store.get_sweep(self.sweep_id)["status"] == "cancelled"
+        return self.store.get_sweep(self.sweep_id)["status"] != "running"
 
 
 def run_sweep_job(store: RunStore, sweep_id: str, *, executor: Executor | None = None,
                   on_progress: Callable[[Progress], None] | None = None,
                   workers: int | None = None) -> SweepAnalysis | None:
-    """Train, measure, save and analyse one stored sweep.
+    """Train, measure, save and analyse one stored sweep, as its owner.
 
-    Returns the analysis, or None when the sweep was cancelled. On an error the sweep is
-    marked failed with the reason (and the error re-raised); finished runs stay saved.
+    Returns the analysis, or None when the sweep was cancelled (or was not this process's
+    to run). Whatever finished stays saved. On an error the sweep and its unfinished runs
+    are marked ``failed`` with the reason; on SIGINT/SIGTERM (KeyboardInterrupt,
+    ``lifecycle.Interrupted``) ``interrupted``; the exception is re-raised. While it runs,
+    a heartbeat thread proves the owner alive (see ``RunStore.heartbeat``).
     """
-    sweep = store.get_sweep(sweep_id)
-    cfg = sweep_from_dict(sweep["config"])
-    run_ids = [r["id"] for r in store.list_runs(sweep_id)]
-    if store.get_sweep(sweep_id)["status"] == "cancelled":
+    if not store.start_sweep(sweep_id):
         return None
-    store.set_sweep_status(sweep_id, "running", progress=0.0, message="starting")
-    for rid in run_ids:
-        store.set_run_status(rid, "running")
+    cfg = sweep_from_dict(store.get_sweep(sweep_id)["config"])
+    run_ids = [r["id"] for r in store.list_runs(sweep_id)]
     writer = _ProgressWriter(store, sweep_id, run_ids, on_progress)
     try:
-        with executor_or_default(executor, workers) as ex:
-            t0 = time.perf_counter()
-            outcomes = train_sweep(cfg, executor=ex, on_progress=writer,
-                                   should_stop=writer.cancelled)
-            train_s = time.perf_counter() - t0
-            _save_outcomes(store, sweep_id, cfg, run_ids, outcomes)
-            if writer.cancelled():
-                return None
-            store.set_sweep_status(sweep_id, "running", progress=0.9, message="analysing")
-            t0 = time.perf_counter()
-            analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex)
-            timings = {"train_s": train_s, "analysis_s": time.perf_counter() - t0}
-    except BaseException as err:
-        reason = ("interrupted" if isinstance(err, KeyboardInterrupt)
-                  else f"{type(err).__name__}: {err}")
-        store.set_sweep_status(sweep_id, "failed", reason=reason)
+        with store.heartbeat(sweep_id), executor_or_default(executor, workers) as ex:
+            analysis, timings = _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex)
+        if analysis is None:
+            return None
+        faults.checkpoint("status")
+        done = store.finish_sweep(sweep_id, "done", message="done", timings=timings)
+    except (KeyboardInterrupt, Interrupted) as err:
+        store.finish_sweep(sweep_id, "interrupted", reason=reason_of(err))
         raise
-    if not writer.cancelled():
-        store.set_sweep_status(sweep_id, "done", message="done", timings=timings)
-    return analysis
+    except BaseException as err:
+        store.finish_sweep(sweep_id, "failed", reason=f"{type(err).__name__}: {err}")
+        raise
+    return analysis if done else None
+
+
+def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
+    t0 = time.perf_counter()
+    outcomes = train_sweep(cfg, executor=ex, on_progress=writer, should_stop=writer.cancelled)
+    train_s = time.perf_counter() - t0
+    _save_outcomes(store, sweep_id, cfg, run_ids, outcomes)
+    if writer.cancelled():
+        return None, {}
+    store.set_runs_progress(sweep_id, 0.9, {}, message="analysing")
+    faults.checkpoint("analysis")
+    t0 = time.perf_counter()
+    analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex)
+    return analysis, {"train_s": train_s, "analysis_s": time.perf_counter() - t0}
 
 
 def _save_outcomes(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
@@ -121,7 +144,9 @@ def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str
     ds = dataset_for(cfg)
     u = ds.u_test
     done = [(o.index, o.leak, o.latents) for o in outcomes if o.status == DONE]
-    analysis = analyse_sweep(leak_table(cfg, outcomes), done, u, executor=ex, seed=cfg.seed)
+    lipschitz = {o.index: o.lipschitz for o in outcomes if o.status == DONE}
+    analysis = analyse_sweep(leak_table(cfg, outcomes), done, u, executor=ex, seed=cfg.seed,
+                             lipschitz=lipschitz)
     for o in outcomes:
         if o.index in analysis.per_model:
             rid = run_ids[o.index]
@@ -151,26 +176,63 @@ def _lock(home: Path):
 def runner_loop(store: RunStore, *, workers: int | None = None) -> int:
     """Run queued sweeps one after another until none is left; return how many ran.
 
-    Exits at once when another runner holds the store's lock.
+    Exits at once when another runner holds the store's lock. Never leaves a job behind:
+    after releasing the lock it looks at the queue once more and carries on if a sweep
+    arrived meanwhile (a submitter that saw the lock held started no runner). When
+    ``NEARID_RUNNER_PARENT`` names a pid (``ensure_runner`` sets it), the runner stops,
+    as on SIGTERM, once that parent has ended.
     """
-    lock, ran = _lock(store.home), 0
-    if lock is None:
-        return 0
-    with executor_or_default(None, workers) as ex:
-        while True:
-            sweep_id = store.claim_queued_sweep()
-            if sweep_id is None:
+    ran = 0
+    with _watch_parent(os.environ.get("NEARID_RUNNER_PARENT")):
+        while (lock := _lock(store.home)) is not None:
+            try:
+                ran += _drain_queue(store, workers)
+            finally:
+                lock.close()
+            if not _queued(store):
                 break
+    return ran
+
+
+def _drain_queue(store: RunStore, workers: int | None) -> int:
+    ran = 0
+    with executor_or_default(None, workers) as ex:
+        while (sweep_id := store.claim_queued_sweep()) is not None:
             try:
                 run_sweep_job(store, sweep_id, executor=ex)
             except Exception:  # recorded on the sweep as failed; go on with the queue
                 pass
             ran += 1
-    lock.close()
     return ran
 
 
+def _queued(store: RunStore) -> bool:
+    return any(s["status"] == "queued" for s in store.list_sweeps())
+
+
+@contextmanager
+def _watch_parent(parent: str | None, every_s: float = 1.0):
+    """Send this process SIGTERM when ``parent`` (a pid) is no longer its parent."""
+    if not parent or not parent.isdigit():
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every_s):
+            if os.getppid() != int(parent):
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="nearid-parent-watch", daemon=True).start()
+    try:
+        yield
+    finally:
+        stop.set()
+
+
 def runner_alive(store: RunStore) -> bool:
+    """Whether a runner holds this store's lock (its lock dies with its process)."""
     lock = _lock(store.home)
     if lock is None:
         return True
@@ -179,18 +241,18 @@ def runner_alive(store: RunStore) -> bool:
 
 
 def ensure_runner(store: RunStore) -> bool:
-    """Start a detached background runner for this store unless one is running.
+    """Start a background runner for this store unless one is running or nothing is queued.
 
-    Returns True when a runner was started. The runner survives the caller (its own
-    session), logs to ``runner.log`` in the store, and stops when the queue is empty.
+    Returns True when a runner was started. The runner logs to ``runner.log`` in the store,
+    stops when the queue is empty, and stops (marking its sweep interrupted) when the
+    process that started it ends: nothing nearid starts outlives its parent.
     """
-    queued = any(s["status"] == "queued" for s in store.list_sweeps())
-    if not queued or runner_alive(store):
+    if store.readonly or not _queued(store) or runner_alive(store):
         return False
-    env = dict(os.environ, NEARID_HOME=str(store.home), OMP_NUM_THREADS="1")
+    env = dict(os.environ, NEARID_HOME=str(store.home), OMP_NUM_THREADS="1",
+               NEARID_RUNNER_PARENT=str(os.getpid()))
     with open(store.home / "runner.log", "ab") as log:
         subprocess.Popen([sys.executable, "-m", "nearid_core", "runner"], env=env,
                          stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                          start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
     return True
-

@@ -7,15 +7,16 @@ reconstruction) in the worker, so only small arrays travel back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import SweepConfig, sweep_from_dict, to_dict
+from .config import DataConfig, SweepConfig, sweep_from_dict, to_dict
 from .data import Dataset, make_data
-from .executors import Channel, executor_or_default, executor_workers
+from .executors import Channel, executor_or_default, executor_workers, task_channel
 from .lipschitz import decoder_bilipschitz, orthogonal_bound
 from .training import DONE, FAILED, encode, reconstruction_mse, train_ensemble
 
@@ -55,19 +56,27 @@ class Progress:
 
 
 def dataset_for(cfg: SweepConfig) -> Dataset:
-    return make_data(cfg.data, holdout=cfg.train.holdout)
+    """The sweep's data, built once per process (the last one is kept: every chunk of a
+    sweep, its saving and its analysis share one copy)."""
+    return _dataset(cfg.data, cfg.train.holdout)
+
+
+@functools.lru_cache(maxsize=1)
+def _dataset(data: DataConfig, holdout: float) -> Dataset:
+    return make_data(data, holdout=holdout)
 
 
 def train_chunk(cfg_dict: dict, indices: list[int], channel=None) -> list[ModelOutcome]:
     """Train and measure the models ``indices`` of a sweep (runs inside a worker).
 
-    ``channel`` is (queue, stop event) or None; progress goes to the queue as
-    (indices, step, total_steps, losses) and training stops when the event is set.
+    ``channel`` comes from ``Channel.endpoints()`` (or None); progress goes to its queue
+    as (token, indices, step, total_steps, losses) and training stops when its event is set.
     """
     cfg = sweep_from_dict(cfg_dict)
     ds = dataset_for(cfg)
     grid = [cfg.grid()[i] for i in indices]
-    on_step = _reporter(indices, *channel) if channel is not None else None
+    ends = task_channel(channel)
+    on_step = _reporter(indices, *ends) if ends is not None else None
     res = train_ensemble(ds.x[ds.train_idx], cfg.model, cfg.data, cfg.train,
                          [a for a, _ in grid], [s for _, s in grid], on_step=on_step)
     z = encode(res.model, ds.x_test)  # (M, n_test, d_z)
@@ -87,13 +96,13 @@ def train_chunk(cfg_dict: dict, indices: list[int], channel=None) -> list[ModelO
     return out
 
 
-def _reporter(indices: list[int], q, stop) -> Callable:
+def _reporter(indices: list[int], q, stop, token: str) -> Callable:
     state = {"next": 0}
 
     def on_step(info) -> bool:
         if info.step >= state["next"] or info.step == info.total_steps:
             state["next"] = info.step + max(1, int(info.total_steps * PROGRESS_EVERY))
-            q.put((tuple(indices), info.step, info.total_steps, info.losses.tolist()))
+            q.put((token, tuple(indices), info.step, info.total_steps, info.losses.tolist()))
             return stop.is_set()
         return False
 

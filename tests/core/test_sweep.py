@@ -80,25 +80,47 @@ def test_same_config_same_numbers(done_sweep, tmp_path):
     assert numbers(again.per_leak) == numbers(first.per_leak)
 
 
-def test_cancel_stops_training_and_keeps_the_runs(tmp_path):
+def test_cancel_stops_training_at_a_known_step_and_keeps_the_runs(tmp_path, monkeypatch):
+    """The cancel lands at a step the test picks: the worker holds at step K until the
+    main thread has seen step K's report and cancelled, so no timing is involved."""
+    from nearid_core import sweep as sweep_mod
+
+    K, real = 12, sweep_mod._reporter  # 4 steps an epoch: step 12 ends the third epoch
+
+    def gated(indices, q, stop, token):
+        inner = real(indices, q, stop, token)
+
+        def on_step(info):
+            if info.step == K:
+                q.put((token, tuple(indices), info.step, info.total_steps, info.losses.tolist()))
+                assert stop.wait(60), "the cancel never reached the worker"
+                return True
+            return inner(info)
+        return on_step
+
+    monkeypatch.setattr(sweep_mod, "_reporter", gated)
     store = RunStore(tmp_path)
-    sweep_id = submit_sweep(store, SweepConfig(
-        data=DataConfig(n=512, d_x=16), model=ModelConfig(width=16),
-        train=TrainConfig(epochs=200, batch_size=128), leaks=(0.3,), seeds=2))
+    cfg = SweepConfig(data=DataConfig(n=640, d_x=16), model=ModelConfig(width=16),
+                      train=TrainConfig(epochs=200, batch_size=128, holdout=0.2),
+                      leaks=(0.3,), seeds=2)
+    sweep_id = submit_sweep(store, cfg)
+    total = 4 * 200
     seen = []
 
-    def cancel_at_first_report(p):
+    def cancel_at_step_k(p):
         seen.append(p.fraction)
-        store.request_cancel(sweep_id)
+        if p.fraction >= K / total:
+            store.request_cancel(sweep_id)
 
     with ThreadPoolExecutor(1) as ex:
-        out = run_sweep_job(store, sweep_id, executor=ex, on_progress=cancel_at_first_report)
-    assert out is None and seen and seen[-1] < 0.5
+        out = run_sweep_job(store, sweep_id, executor=ex, on_progress=cancel_at_step_k)
+    assert out is None and max(seen) == K / total
     sweep = store.get_sweep(sweep_id)
     assert sweep["status"] == "cancelled" and "user" in sweep["reason"]
     runs = store.list_runs(sweep_id)
     assert [r["status"] for r in runs] == ["cancelled", "cancelled"]
-    assert "heldout" in store.list_arrays(runs[0]["id"])  # what was trained is kept
+    for r in runs:  # what was trained is kept: the two whole epochs before step 12's epoch
+        assert store.load_arrays(r["id"], "heldout")["loss_history"].shape == (2,)
     assert torch.isfinite(store.load_state_dict(runs[0]["id"])["enc_w0"]).all()
 
 
@@ -115,3 +137,33 @@ def test_runner_trains_every_queued_sweep_and_is_alone(tmp_path):
     assert runner_loop(store, workers=1) == 2
     assert [store.get_sweep(s)["status"] for s in (first, second)] == ["done", "done"]
     assert store.get_sweep(first)["updated_at"] < store.get_sweep(second)["updated_at"]
+
+
+def test_a_runner_never_leaves_a_job_queued(tmp_path, monkeypatch):
+    """A sweep submitted while the runner is finishing (queue seen empty, lock still held,
+    so the submitter starts no runner) is still run by that runner."""
+    from contextlib import contextmanager
+
+    from nearid_core import jobs
+
+    @contextmanager
+    def threads(executor, workers=None):
+        with ThreadPoolExecutor(1) as ex:
+            yield ex
+
+    monkeypatch.setattr(jobs, "executor_or_default", threads)
+    store = RunStore(tmp_path)
+    first = submit_sweep(store, TINY, name="first")
+    late: list[str] = []
+    real = jobs._drain_queue
+
+    def drain_then_someone_submits(store_, workers):
+        ran = real(store_, workers)
+        if not late:  # in the window between "queue empty" and releasing the lock
+            late.append(submit_sweep(store, TINY, name="late"))
+            assert jobs.runner_alive(store) and not jobs.ensure_runner(store)
+        return ran
+
+    monkeypatch.setattr(jobs, "_drain_queue", drain_then_someone_submits)
+    assert jobs.runner_loop(store, workers=1) == 2
+    assert [store.get_sweep(s)["status"] for s in (first, *late)] == ["done", "done"]
