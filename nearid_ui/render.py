@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -16,7 +15,7 @@ import streamlit as st
 
 from nearid_core.store import StoreError
 
-from . import cache, texts
+from . import cache, ident_texts, texts  # noqa: F401 - ident_texts adds column help
 
 log = logging.getLogger("nearid.app")
 FORMATS = {"ica_efficiency": "percent", "progress": "percent"}
@@ -50,6 +49,9 @@ def page(title: str, icon: str = "🧭", *, needs_store: bool = True) -> None:
     the store gets a warning and goes on); a read-only one gets a note in the sidebar.
     """
     st.set_page_config(page_title=f"nearid · {title}", page_icon=icon, layout="wide")
+    from . import params
+
+    params.notices()  # link warnings go here, above everything, never in a closed expander
     with st.sidebar:
         st.caption("nearid · near-identifiability of learned representations "
                    "(Nelson, Fumero, Karaletsos, Locatello, ICLR 2026).")
@@ -134,39 +136,45 @@ def _json_default(o):
 
 
 def sweep_json(view) -> str:
-    """The sweep's settings, status, per-model metrics and analysis as JSON text."""
-    doc = {"id": view.id, "name": view.name, "status": view.status, "reason": view.reason,
-           "config": view.config_dict, "timings": view.timings, "analysis": view.analysis,
-           "models": [{"index": m.index, "leak": m.leak, "seed": m.seed, "status": m.status,
-                       "reason": m.reason, "damaged": m.damaged, "metrics": m.metrics}
-                      for m in view.models]}
+    """The sweep's settings, status, timings, analysis and per-model rows as JSON text:
+    ``export.sweep_document``, the document of the command line's ``--json``."""
+    from nearid_core.export import sweep_document
+
+    doc = sweep_document(cache.store(), view.id)
     return json.dumps(doc, indent=1, default=_json_default)
 
 
 def latents_npz(view) -> bytes:
-    """Every model's held-out latents (and ICA latents, B(z)) plus u_test, as NPZ bytes."""
-    arrays = {}
-    if view.u_test is not None:
-        arrays["u_test"] = view.u_test
-    for m in view.models:
-        for name, arr in (("latents", m.latents), ("ica_latents", m.ica_latents), ("b", m.b)):
-            if arr is not None:
-                arrays[f"model{m.index}_{name}"] = arr
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
+    """The sweep's export (``nearid_core.export``): the same bytes as
+    ``python -m nearid_core export``."""
+    from nearid_core.export import export_bytes
+
+    return export_bytes(cache.store(), view.id)
+
+
+def _no_npz(view) -> str:
+    """Why the sweep has no NPZ export ("" when it has one)."""
+    if view.data_damaged:
+        return f"No NPZ: the held-out data cannot be read ({view.data_damaged})."
+    if view.x_test is None:
+        return "No NPZ: the held-out data of this sweep were never saved."
+    return ""
 
 
 def sweep_downloads(view, *, key: str) -> None:
-    """Download buttons for a sweep's numbers (JSON) and latents (NPZ)."""
+    """Download buttons for a sweep's numbers (JSON) and arrays (NPZ, the core export)."""
     c1, c2 = st.columns(2)
     c1.download_button("Sweep numbers (JSON)", data=lambda: sweep_json(view),
                        file_name=f"nearid-{view.id}.json", mime="application/json",
                        key=f"dl_json_{key}", on_click="ignore", icon=":material/download:",
                        help="Settings, status, every model's metrics and the full analysis.")
+    why = _no_npz(view)
     c2.download_button("Latents (NPZ)", data=lambda: latents_npz(view),
-                       file_name=f"nearid-{view.id}-latents.npz",
+                       file_name=f"nearid-{view.id}.npz",
                        mime="application/octet-stream", key=f"dl_npz_{key}",
-                       on_click="ignore", icon=":material/download:",
-                       help="Held-out latents, ICA latents and B(z) of every model, and the "
-                            "ground truth u_test (numpy.load).")
+                       on_click="ignore", icon=":material/download:", disabled=bool(why),
+                       help=why or "Everything needed to recompute the numbers outside "
+                       "nearid: held-out x and u, every model's leak, seed, status, latents, "
+                       "ICA latents and unmixing, B(z), weights, and the fit/eval split. The "
+                       "same file as `python -m nearid_core export`; read it with "
+                       "`nearid_core.export.load` (numpy only).")

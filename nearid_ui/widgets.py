@@ -1,23 +1,26 @@
-"""Widget groups: the sweep picker and the forms that return configs.
+"""Widget groups: the forms that return configs (the sweep pickers are in ``picker``).
 
 Every widget here is bound to a URL query parameter (``params``), so a link reproduces the
 view; the data knobs are remembered across pages so the Train page trains what the Data
-page shows.
+page shows. Each setting's label, limits, default and help come from
+``nearid_core.settings``, the definition the command line uses too.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
-from nearid_core.config import (
-    DATA_KINDS,
-    DECODERS,
-    DEFAULT_LEAKS,
-    SOURCES,
-    DataConfig,
-    ModelConfig,
-    SweepConfig,
-    TrainConfig,
+from nearid_core.config import DEFAULT_LEAKS, DataConfig, ModelConfig, SweepConfig, TrainConfig
+from nearid_core.settings import (
+    BY_NAME,
+    SETTINGS,
+    Setting,
+    applies,
+    config_fields,
+    data_config,
+    parse_leaks,
 )
 
 from . import texts
@@ -25,94 +28,87 @@ from .live import ACTIVE  # noqa: F401 - re-exported for pages
 from .params import bind, choice, flag, forget, number, number_pair, publish, remembered
 from .picker import model_picker, pick_sweep, sweep_label, sweep_parser  # noqa: F401
 
-D, M, T = DataConfig(), ModelConfig(), TrainConfig()
+# How each number is typed in (the limits, defaults and help come from settings.SETTINGS).
+LOOKS = {"n": {"step": 1024}, "noise": {"step": 0.01}, "radius": {"step": 0.1},
+         "square_size": {"step": 0.5}, "mlp_slope": {"step": 0.05},
+         "weight_decay": {"step": 1e-4, "format": "%.0e"}, "lr": {"format": "%.0e"},
+         "holdout": {"step": 0.05}}
+DATA_ALWAYS = ("kind", "d_u", "sources", "n", "noise", "data_seed")
+DATA_NAMES = tuple(s.name for s in SETTINGS if s.part == "data")
 
 
-DATA_KNOBS = {  # key: (default, parser)
-    "kind": (D.kind, choice(DATA_KINDS)), "d_u": (D.d_u, number(1, 6, integer=True)),
-    "d_x": (D.d_x, number(1, 4096, integer=True)), "n": (D.n, number(64, 1_000_000, integer=True)),
-    "radius": (D.radius, number(0.01, 1000)), "sources": (D.sources, choice(SOURCES)),
-    "noise": (D.noise, number(0, 10)), "image_size": (D.image_size, number(8, 64, integer=True)),
-    "square_size": (D.square_size, number(1, 32)), "mlp_slope": (D.mlp_slope, number(0.01, 1)),
-    "data_seed": (D.seed, number(0, 10**9, integer=True)),
-}
+def _help(s: Setting) -> str:
+    return f"{s.help[0].upper()}{s.help[1:]}; {s.limits}."
 
 
-def _knob(key: str) -> str:
-    default, parse = DATA_KNOBS[key]
-    return bind(key, default, parse)
+def _bind(s: Setting) -> str:
+    options = list(s.choices) if s.kind == "choice" else None
+    return bind(s.url, s.default, s.parse, options=options)
+
+
+def setting_input(container, name: str, *, label: str | None = None, **kw):
+    """A number input for a setting, with the setting's limits, default, help and URL key.
+
+    Notes
+    -----
+    An open lower limit (``lr``, ``mlp_slope``: > 0) cannot be a widget's limit: the widget
+    stops at the limit itself and the config refuses it, with the same message as the
+    command line.
+    """
+    s = BY_NAME[name]
+    cast = int if s.kind == "int" else float
+    return container.number_input(label or s.label, cast(s.lo), cast(s.hi), key=_bind(s),
+                                  help=_help(s), **(LOOKS.get(name, {}) | kw))
 
 
 def data_widgets() -> DataConfig:
     """The data-generating process and its knobs; raises ValueError on a bad combination."""
     c1, c2, c3 = st.columns(3)
-    kind = c1.selectbox("Data-generating process", DATA_KINDS, key=_knob("kind"),
-                        help="rolled: factors rolled onto circular arcs (exactly isometric, "
-                             "curved); linear: x = Q u; square: images of a white square at "
-                             "position u (nearly isometric); mlp: a non-isometric control.")
-    c2.number_input("Factors d_u", 1, 6, key=_knob("d_u"),
-                    help="Number of independent ground-truth factors (2 for square).")
-    c3.selectbox("Factor law", SOURCES, key=_knob("sources"),
-                 help="Each factor has unit variance. Gaussian factors are the case ICA "
-                      "cannot resolve (rotation invariant).")
+    kind_s = BY_NAME["kind"]
+    kind = c1.selectbox(kind_s.label, kind_s.choices, key=_bind(kind_s), help=_help(kind_s))
+    setting_input(c2, "d_u")
+    src = BY_NAME["sources"]
+    c3.selectbox(src.label, src.choices, key=_bind(src), help=_help(src))
     c1, c2, c3 = st.columns(3)
-    c1.number_input("Samples n", 64, 1_000_000, step=1024, key=_knob("n"),
-                    help="Samples drawn; 20% are held out for every measurement.")
-    c2.number_input("Noise std", 0.0, 10.0, step=0.01, key=_knob("noise"),
-                    help="Standard deviation of Gaussian noise added to x.")
-    c3.number_input("Data seed", 0, 10**9, key=_knob("data_seed"))
-    shown = {"kind", "d_u", "sources", "n", "noise", "data_seed"}
-    c1, c2, _ = st.columns(3)
-    if kind == "square":
-        c1.number_input("Image size (pixels)", 8, 64, key=_knob("image_size"))
-        c2.number_input("Square side (pixels)", 1.0, 32.0, step=0.5, key=_knob("square_size"))
-        shown |= {"image_size", "square_size"}
-    else:
-        c1.number_input("Observation dim d_x", 1, 4096, key=_knob("d_x"),
-                        help="x lives in R^d_x (rolled needs d_x ≥ 2 d_u).")
-        shown.add("d_x")
-        if kind == "rolled":
-            c2.number_input("Arc radius", 0.01, 1000.0, step=0.1, key=_knob("radius"),
-                            help="Smaller = more curved; must keep the roll injective.")
-            shown.add("radius")
-        if kind == "mlp":
-            c2.number_input("MLP leaky slope", 0.01, 1.0, step=0.05, key=_knob("mlp_slope"),
-                            help="Slope of the generator's own leaky activations.")
-            shown.add("mlp_slope")
-    for k in DATA_KNOBS:
-        if k in shown:
-            publish(k)
-        else:
-            forget(k)
-    return data_config({k: st.session_state[k] for k in shown})
-
-
-def data_config(values: dict | None = None) -> DataConfig:
-    """DataConfig from widget values (or the session's remembered ones); ValueError if bad."""
-    if values is None:
-        values = {k: remembered(k, d) for k, (d, _) in DATA_KNOBS.items()}
-        kind = values["kind"]
-        drop = {"square": ("d_x", "radius", "mlp_slope"), "rolled": ("image_size",
-                "square_size", "mlp_slope"), "mlp": ("image_size", "square_size", "radius")}
-        for k in drop.get(kind, ("image_size", "square_size", "radius", "mlp_slope")):
-            values.pop(k, None)
-    values = dict(values)
-    values["seed"] = values.pop("data_seed", D.seed)
-    return DataConfig(**values)
+    setting_input(c1, "n")
+    setting_input(c2, "noise")
+    setting_input(c3, "data_seed", label="Data seed (empty = master seed)",
+                  placeholder="the master seed")
+    extra = tuple(s.name for s in SETTINGS if s.part == "data" and s.kinds and applies(s, kind))
+    for col, name in zip(st.columns(3), extra, strict=False):
+        setting_input(col, name)
+    shown = DATA_ALWAYS + extra
+    for name in DATA_NAMES:
+        (publish if name in shown else forget)(BY_NAME[name].url)
+    values = {n: st.session_state[BY_NAME[n].url] for n in shown}
+    return data_config(values, master_seed=remembered("seed", 0))
 
 
 # ---------------------------------------------------------------- training knobs
 
-LEAK_MODES = ("paper grid", "single leak", "range of leaks")
+LEAK_MODES = ("paper grid", "single leak", "range of leaks", "list of leaks")
+LEAK_KEYS = {"single leak": ("leak",), "range of leaks": ("leaks", "nleaks"),
+             "list of leaks": ("leaklist",)}
+
+
+def _leak_text(text: str) -> str:
+    parse_leaks(text)  # ValueError with the command line's message
+    return text
 
 
 def leak_widgets() -> tuple[float, ...]:
-    """The leak slider: the paper's grid, one leak, or an evenly spaced range."""
+    """The leaks: the paper's grid, one leak, an evenly spaced range, or any list.
+
+    The chosen mode's widgets read the link before the other modes' parameters are
+    dropped from it, so a link with ``leakmode=single+leak&leak=0.3`` opens at 0.3 (and a
+    bad value gets the same warning as any other parameter).
+    """
     mode = st.radio("Leaks", LEAK_MODES, horizontal=True,
                     key=bind("leakmode", LEAK_MODES[0], choice(LEAK_MODES)), help=texts.LEAK)
     publish("leakmode")
-    for k in ("leak", "leaks", "nleaks"):
-        forget(k)
+    for other, keys in LEAK_KEYS.items():
+        for k in keys if other != mode else ():
+            forget(k)
     if mode == "single leak":
         a = st.slider("Leak α", 0.0, 1.0, step=0.05, key=bind("leak", 0.5, number(0, 1)),
                       help=texts.LEAK)
@@ -129,47 +125,50 @@ def leak_widgets() -> tuple[float, ...]:
         if hi <= lo:
             raise ValueError("the leak range needs two different ends")
         return tuple(round(lo + (hi - lo) * i / (k - 1), 4) for i in range(k))
+    if mode == "list of leaks":
+        s = BY_NAME["leaks"]
+        text = st.text_input("Leaks α (comma separated)", key=bind(
+            s.url, ",".join(f"{a:g}" for a in DEFAULT_LEAKS), _leak_text), help=_help(s))
+        publish(s.url)
+        return parse_leaks(text)
     st.caption("The paper's grid: α = " + ", ".join(f"{a:g}" for a in DEFAULT_LEAKS))
     return DEFAULT_LEAKS
 
 
+MODEL_TRAIN = ("seeds", "epochs", "width", "decoder", "d_z", "weight_decay", "lr",
+               "batch_size", "holdout", "seed")
+
+
 def train_widgets(data: DataConfig) -> SweepConfig:
-    """Leaks, seeds, epochs, width, decoder and weight decay; ValueError on a bad combination."""
+    """Leaks, seeds, model and optimisation settings; ValueError on a bad combination.
+
+    When the data seed is left empty, the data take the master seed chosen here (as on the
+    command line).
+    """
     leaks = leak_widgets()
     c1, c2, c3 = st.columns(3)
-    seeds = c1.number_input("Seeds per leak", 1, 16, key=bind("seeds", 4, number(1, 16, integer=True)),
-                            help="Models trained per leak. Statistical identifiability compares "
-                                 "every pair of seeds, so it needs at least 2.")
-    epochs = c2.number_input("Epochs", 1, 500, key=bind("epochs", T.epochs,
-                                                        number(1, 500, integer=True)))
-    width = c3.number_input("Hidden width", 1, 1024, key=bind("width", M.width,
-                                                              number(1, 1024, integer=True)),
-                            help="Width w of x → w → w → z → w → w → x.")
+    setting_input(c1, "seeds")
+    setting_input(c2, "epochs")
+    setting_input(c3, "width")
     c1, c2, c3 = st.columns(3)
-    decoder = c1.radio("Decoder", DECODERS, horizontal=True,
-                       key=bind("decoder", M.decoder, choice(DECODERS)), help=texts.DECODER)
-    d_z = c2.number_input("Latent dim d_z (0 = d_u)", 0, 64,
-                          key=bind("d_z", M.d_z, number(0, 64, integer=True)))
-    wd = c3.number_input("Weight decay (free decoder)", 0.0, 1.0, format="%.0e", step=1e-4,
-                         key=bind("wd", M.weight_decay, number(0, 1)),
-                         disabled=decoder != "free",
-                         help="Applies to the free decoder only (orthonormal weights have a "
-                              "fixed norm).")
-    with st.expander("Optimisation"):
-        c1, c2, c3 = st.columns(3)
-        lr = c1.number_input("Learning rate", 1e-5, 1.0, format="%.0e",
-                             key=bind("lr", T.lr, number(1e-5, 1)))
-        batch = c2.number_input("Batch size", 1, 100_000,
-                                key=bind("batch", T.batch_size, number(1, 100_000, integer=True)))
-        holdout = c3.number_input("Held-out share", 0.05, 0.9, step=0.05,
-                                  key=bind("holdout", T.holdout, number(0.05, 0.9)))
-    for k in ("seeds", "epochs", "width", "decoder", "d_z", "wd", "lr", "batch", "holdout"):
-        publish(k)
-    return SweepConfig(data=data, model=ModelConfig(width=int(width), d_z=int(d_z),
-                                                    decoder=decoder, weight_decay=float(wd)),
-                       train=TrainConfig(epochs=int(epochs), batch_size=int(batch),
-                                         lr=float(lr), holdout=float(holdout)),
-                       leaks=leaks, seeds=int(seeds))
+    dec = BY_NAME["decoder"]
+    decoder = c1.radio(dec.label, dec.choices, horizontal=True, key=_bind(dec),
+                       help=texts.DECODER)
+    setting_input(c2, "d_z")
+    setting_input(c3, "weight_decay", disabled=decoder != "free")
+    with st.expander("Optimisation and master seed"):
+        c1, c2, c3, c4 = st.columns(4)
+        for col, name in zip((c1, c2, c3, c4), ("lr", "batch_size", "holdout", "seed"),
+                             strict=True):
+            setting_input(col, name)
+    for name in MODEL_TRAIN:
+        publish(BY_NAME[name].url)
+    values = {n: st.session_state[BY_NAME[n].url] for n in MODEL_TRAIN}
+    if st.session_state.get(BY_NAME["data_seed"].url) is None:
+        data = dataclasses.replace(data, seed=values["seed"])
+    return SweepConfig(data=data, model=ModelConfig(**config_fields("model", values)),
+                       train=TrainConfig(**config_fields("train", values)),
+                       leaks=leaks, seeds=values["seeds"], seed=values["seed"])
 
 
 def toggle(label: str, key: str, default: bool, help: str | None = None) -> bool:
