@@ -208,7 +208,7 @@ def ica_efficiency(perm: float, ica: float, rigid: float, *, atol: float = 1e-12
     return float((perm - ica) / gap)
 
 
-def alignment_errors(A, B, *, seed: int = 0) -> dict:
+def alignment_errors(A, B, *, seed: int = 0, ica: tuple | None = None) -> dict:
     """All four normalised l2 errors of B against A, and the ICA efficiency.
 
     Parameters
@@ -217,12 +217,16 @@ def alignment_errors(A, B, *, seed: int = 0) -> dict:
     B : array-like of shape (n_samples, d_b)
     seed : int, default=0
         Split and FastICA seed, shared by all groups.
+    ica : tuple of two IcaResult, optional
+        Already fitted (ICA(A fit rows), ICA(B fit rows)) for the same seed, to avoid
+        refitting (``fit_ica(X[fit], seed=seed)`` with ``fit`` from ``split_fit_eval``).
 
     Returns
     -------
     dict
-        ``perm``, ``rigid``, ``linear``, ``ica``, ``ica_efficiency`` (floats) and
-        ``ica_converged`` (bool: both FastICA fits converged).
+        ``perm``, ``rigid``, ``linear``, ``ica``, ``ica_efficiency`` (floats),
+        ``ica_converged`` (bool: both FastICA fits converged) and ``ica_restarts_disagree``
+        (bool: either fit's restarts ended at different unmixings, see ``ica.fit_ica``).
 
     Notes
     -----
@@ -231,10 +235,11 @@ def alignment_errors(A, B, *, seed: int = 0) -> dict:
     """
     A, B = check_pair(A, B, names=("A", "B"))
     fit, _ = split_fit_eval(A.shape[0], seed=seed)
-    icas = (fit_ica(A[fit], seed=seed), fit_ica(B[fit], seed=seed))
+    icas = ica if ica is not None else (fit_ica(A[fit], seed=seed), fit_ica(B[fit], seed=seed))
     out = {g: align(A, B, group=g, seed=seed, ica=icas).error for g in GROUPS}
     out["ica_efficiency"] = ica_efficiency(out["perm"], out["ica"], out["rigid"])
     out["ica_converged"] = bool(icas[0].converged and icas[1].converged)
+    out["ica_restarts_disagree"] = bool(icas[0].disagree or icas[1].disagree)
     return out
 
 
@@ -265,7 +270,9 @@ def pairwise_errors(reps, *, seed: int = 0) -> list[dict]:
     sizes = {r.shape[0] for r in reps}
     if len(sizes) != 1:
         raise ValueError(f"reps must all have the same number of rows, got {[r.shape for r in reps]}")
+    fit, _ = split_fit_eval(reps[0].shape[0], seed=seed)
+    icas = [fit_ica(r[fit], seed=seed) for r in reps]  # one fit per representation
     return [
-        {"i": i, "j": j, **alignment_errors(reps[i], reps[j], seed=seed)}
+        {"i": i, "j": j, **alignment_errors(reps[i], reps[j], seed=seed, ica=(icas[i], icas[j]))}
         for i in range(len(reps)) for j in range(i + 1, len(reps))
     ]

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import os
 
-from nearid_core.config import DataConfig, SweepConfig, TrainConfig
+from nearid_core.config import SweepConfig
+from nearid_core.presets import PRESETS, WARMUP_NAMES
 from nearid_core.store import RunStore
 
-PRESETS = {
-    "paper": SweepConfig(),
-    "tiny": SweepConfig(data=DataConfig(n=1024), train=TrainConfig(epochs=4, batch_size=128),
-                        leaks=(0.0, 0.5, 0.9), seeds=2),
-}
-WARMUP_NAMES = {"paper": "paper warm-up", "tiny": "paper warm-up (tiny preset)"}
+__all__ = ["PRESETS", "WARMUP_NAMES", "ensure_runner", "runner_enabled", "start", "warmup"]
 
 
 def runner_enabled() -> bool:

@@ -2,9 +2,13 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.preprocessing import StandardScaler
 
 from nearid_core.alignment import split_fit_eval
-from nearid_core.infomec import bin_factors
+from nearid_core.ica import fit_ica
+from nearid_core.infomec import INFOE_ICA_TEXT, INFOE_PROTOCOL_TEXT, bin_factors, infoe_authors
 from nearid_core.metrics import dci, disentanglement_scores, infomec, mcc, weak_mcc
 
 ROT45 = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2)
@@ -78,6 +82,82 @@ def test_infoe_of_noise_is_near_zero(u):
     assert abs(infomec(noise, u, seed=0).infoe) < 0.1
 
 
+def _authors_infoe_by_hand(z, v):
+    """The InfoMEC authors' InfoE written out with sklearn, their null model included."""
+    zs = StandardScaler().fit_transform(z)
+    scores = []
+    for y in v.T:
+        def loss(X, y=y):
+            model = LogisticRegression(C=np.inf, class_weight="balanced", solver="lbfgs",
+                                       tol=1e-12, max_iter=10_000).fit(X, y)
+            return log_loss(y, model.predict_proba(X))
+        null = loss(np.zeros_like(zs))  # class-balanced intercepts only
+        scores.append((null - loss(zs)) / null)
+    return float(np.mean(scores))
+
+
+@pytest.fixture
+def noisy():
+    """Latents that predict 8-bin factors well but not perfectly: a finite optimum."""
+    rng = np.random.default_rng(11)
+    u = rng.uniform(size=(600, 2))
+    return u @ np.array([[1.0, 0.3], [-0.2, 0.8]]) + 0.05 * rng.normal(size=u.shape), u
+
+
+def test_infoe_authors_matches_their_formula_by_hand(noisy):
+    z, u = noisy
+    v = bin_factors(u, n_bins=8)
+    # Two solvers (Newton at tol 1e-10 vs lbfgs at tol 1e-12, as by hand) on
+    # a strictly convex problem with a finite optimum: they agree to the solvers' tolerance.
+    assert infoe_authors(z, v) == pytest.approx(_authors_infoe_by_hand(z, v), abs=1e-6)
+    result = infomec(z, u, n_bins=8, seed=0, protocol="authors")
+    assert result.protocol == "authors" and result.infoe == infoe_authors(z, v)
+
+
+def test_infoe_authors_known_answers():
+    rng = np.random.default_rng(5)
+    u = rng.uniform(size=(2000, 2))
+    v = bin_factors(u, n_bins=20)  # 100 rows per bin: balanced weights are all 1
+    # Each factor is a latent: its bins are separable, the log-loss has no finite minimum
+    # and the solver drives it towards 0, so InfoE -> 1 (it stops within 1e-6 here).
+    assert infoe_authors(u, v) == pytest.approx(1.0, abs=1e-6)
+    # Independent latents: in-sample gain of K - 1 = 19 logits per latent is pure overfit,
+    # about (K-1) d / (2 n log K) = 0.003; never below 0, since the fit nests the null.
+    noise = infoe_authors(rng.normal(size=(2000, 2)), v)
+    assert 0.0 <= noise < 0.01
+    # A discrete factor keeps one class per value (the authors' label encoding).
+    codes = rng.integers(0, 4, size=2000).astype(float)
+    z = np.column_stack([codes * 2.0 - 3.0, rng.normal(size=2000)])
+    d = infomec(z, codes[:, None] + 10.0, seed=0, protocol="authors")
+    assert d.infoe == pytest.approx(1.0, abs=1e-6)
+
+
+def test_infoe_authors_is_invariant_under_invertible_linear_maps(noisy):
+    # Unpenalised logistic regression absorbs any invertible affine map of its inputs into
+    # its weights, so its optimum, hence InfoE, is the same: 1e-6 covers the solver's tol.
+    z, u = noisy
+    v = bin_factors(u, n_bins=8)
+    base = infoe_authors(z, v)
+    M = np.array([[3.0, -1.0], [0.5, 0.2]])  # invertible, condition number ~ 20
+    assert infoe_authors(z @ M + 7.0, v) == pytest.approx(base, abs=1e-6)
+    ica = fit_ica(z, seed=0)  # ICA's unmixing is such a map
+    assert infoe_authors(ica.transform(z), v) == pytest.approx(base, abs=1e-6)
+    assert "cannot change under ICA" in INFOE_ICA_TEXT
+    # The protocol text names what separates the two protocols.
+    for phrase in ("scored on the other", "scored on the same rows", "C = 1e4", "unpenalised"):
+        assert phrase in INFOE_PROTOCOL_TEXT
+
+
+def test_infomec_protocols(u):
+    rows = u[:2200, :2]
+    authors = infomec(rows + 0.1 * np.random.default_rng(2).normal(size=rows.shape), rows,
+                      n_bins=8, seed=0, protocol="authors")
+    assert authors.n_rows == 2200  # all rows: the authors do not subsample
+    assert infomec(u, u, seed=0).n_rows == 2000 and infomec(u, u, seed=0).protocol == "nearid"
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        infomec(u, u, protocol="hsu")
+
+
 def test_inactive_latent_is_excluded(u):
     z = np.column_stack([u, 1e-4 * np.random.default_rng(4).normal(size=len(u))])
     assert infomec(z, u, seed=0).active.tolist() == [True, True, True, False]
@@ -107,6 +187,10 @@ def test_disentanglement_scores_keys(u):
                 "dci_d", "dci_c", "dci_i"}
     assert set(scores) == expected and all(isinstance(v, float) for v in scores.values())
     assert scores["mcc"] == pytest.approx(1.0, abs=1e-12)
+    noisy = u[:1000] + 0.05 * np.random.default_rng(1).normal(size=(1000, 3))
+    both = disentanglement_scores(noisy, u[:1000], seed=0, authors_infoe=True)
+    assert set(both) == expected | {"infoe_authors"}
+    assert both["infoe_authors"] == infoe_authors(noisy, bin_factors(u[:1000], n_bins=20))
 
 
 def test_invalid_inputs_raise_clear_errors(u):
