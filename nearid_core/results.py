@@ -11,23 +11,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .alignment import GROUPS
-from .analysis import SCORES, theorem1_fit
+from . import summary
+from .analysis import SCORES
+from .claims import N_HIDDEN_DECODER
 from .config import SweepConfig, sweep_from_dict
 from .lipschitz import orthogonal_bound
 from .store import DamagedArtefact, RunStore, StoreError
 
-N_HIDDEN_DECODER = 2  # the decoder d_z -> w -> w -> d_x has two hidden activations (K)
 VIEWS = ("statistical", "structural")
-L_KINDS = ("L_max", "L_mean")
+L_KINDS = summary.L_BASES  # per model: max or mean of B(z) − 1 over its held-out points
+L_OVER = summary.L_OVER  # per leak: over its seeds
+L_SUMMARIES = summary.L_SUMMARIES
 
 
 @dataclass
 class ModelView:
     """One model of a sweep with its held-out arrays (None when not saved).
 
-    latents, ica_latents : (n_test, d_z); b : (n_test,) B(z); loss_history : (epochs,)
-    mean training loss per epoch; live_losses : losses sampled while training.
+    latents, ica_latents : (n_test, d_z); b : (n_test,) B(z); singular_values : (n_test,
+    d_z) of the decoder Jacobian; loss_history : (epochs,) mean training loss per epoch;
+    live_losses : losses sampled while training.
     """
 
     index: int
@@ -40,6 +43,7 @@ class ModelView:
     live_losses: list
     latents: np.ndarray | None = None
     b: np.ndarray | None = None
+    singular_values: np.ndarray | None = None
     loss_history: np.ndarray | None = None
     ica_latents: np.ndarray | None = None
     ica_mixing: np.ndarray | None = None
@@ -102,9 +106,16 @@ class SweepView:
                 return m
         raise KeyError(f"sweep {self.id} has no model #{index}")
 
+    def runs(self) -> list[dict]:
+        """Per model: index, leak, seed, status and metrics (as ``RunStore.list_runs``)."""
+        return [{"index": m.index, "leak": m.leak, "seed": m.seed, "status": m.status,
+                 "metrics": m.metrics} for m in self.models]
+
     @property
     def per_leak(self) -> list[dict]:
-        return list(self.analysis["per_leak"]) if self.analysis else []
+        """Per-leak rows under the honest L names with guarded ICA efficiency
+        (``summary.leak_rows``), whatever version of nearid stored the analysis."""
+        return summary.leak_rows(self.analysis, self.runs()) if self.analysis else []
 
 
 def _arrays(load, owner: str, name: str, expected: bool) -> tuple[dict, str]:
@@ -128,6 +139,7 @@ def _model_view(store: RunStore, run: dict, with_arrays: bool, analysed: set[str
         held, bad_held = _arrays(store.load_arrays, run["id"], "heldout", done)
         m.latents, m.b, m.loss_history = held.get("latents"), held.get("b"), held.get(
             "loss_history")
+        m.singular_values = held.get("singular_values")
         ica, bad_ica = _arrays(store.load_arrays, run["id"], "ica",
                                done and str(run["index"]) in analysed)
         m.ica_latents, m.ica_mixing, m.ica_mean = (ica.get("latents"), ica.get("mixing"),
@@ -188,7 +200,7 @@ def leak_bounds(view: SweepView) -> dict[float, float]:
 
 
 LEAK_COLUMNS = ("leak", "models", "failed", "recon_mse", "B_median", "B_q90", "B_max",
-                "L_max", "L_mean")
+                *summary.L_SUMMARIES)
 
 
 def leak_table(view: SweepView) -> list[dict]:
@@ -218,78 +230,24 @@ def model_table(view: SweepView) -> list[dict]:
     return rows
 
 
-@dataclass(frozen=True)
-class ErrorCurves:
-    """ℓ2 alignment error per leak, against L, for each group.
+def __getattr__(name: str):
+    if name == "ErrorCurves":  # lives with the identifiability views, imported on use
+        from .ident_views import ErrorCurves
 
-    L, leaks : (k,); mean, std : group -> (k,); points : group -> (L values, errors) of every
-    seed pair (statistical) or model (structural); fits : group -> {c, r2, n}.
-    """
-
-    view: str
-    L_kind: str
-    leaks: np.ndarray
-    L: np.ndarray
-    mean: dict
-    std: dict
-    points: dict
-    fits: dict
+        return ErrorCurves
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def error_curves(view: SweepView, *, kind: str = "statistical",
-                 L_kind: str = "L_max") -> ErrorCurves:
-    """Identifiability error against the bi-Lipschitz excess L, with Theorem-1 fits.
+def error_curves(view: SweepView, *, kind: str = "statistical", L_kind: str = "L_max_max"):
+    """``ident_views.error_curves``: ℓ2 error against L with the Theorem-1 fits."""
+    from .ident_views import error_curves as curves
 
-    Notes
-    -----
-    The fit ``c * sqrt(2L + L^2)`` tests the proportionality of Theorem 1 only: its constant
-    is fitted, and L is estimated at held-out points, not certified.
-    """
-    if kind not in VIEWS or L_kind not in L_KINDS:
-        raise ValueError(f"kind must be one of {VIEWS} and L_kind one of {L_KINDS}")
-    rows = view.per_leak
-    prefix = "stat" if kind == "statistical" else "struct"
-    L = np.array([r[L_kind] for r in rows], float)
-    leaks = np.array([r["leak"] for r in rows], float)
-    mean = {g: np.array([r[f"{prefix}_{g}"] for r in rows], float) for g in GROUPS}
-    std = {g: np.array([r[f"{prefix}_{g}_std"] for r in rows], float) for g in GROUPS}
-    points = _points(view, kind, dict(zip(leaks.tolist(), L.tolist(), strict=True)))
-    fits = {g: theorem1_fit(L, mean[g]) for g in GROUPS}
-    return ErrorCurves(kind, L_kind, leaks, L, mean, std, points, fits)
-
-
-def _points(view: SweepView, kind: str, L_of: dict) -> dict:
-    out = {g: ([], []) for g in GROUPS}
-    if kind == "statistical":
-        items = [(float(a), p) for a, ps in (view.analysis or {}).get("pairs", {}).items()
-                 for p in ps]
-    else:
-        per_model = (view.analysis or {}).get("per_model", {})
-        items = [(view.model(int(i)).leak, r["structural"]) for i, r in per_model.items()]
-    for a, p in items:
-        for g in GROUPS:
-            if a in L_of and p.get(g) is not None:
-                out[g][0].append(L_of[a])
-                out[g][1].append(p[g])
-    return {g: (np.array(x, float), np.array(y, float)) for g, (x, y) in out.items()}
+    return curves(view, kind=kind, L_kind=L_kind)
 
 
 def pairs_table(view: SweepView) -> list[dict]:
-    """Every seed pair's alignment errors (statistical identifiability)."""
-    seeds = {m.index: m.seed for m in view.models}
-    per_leak_models = {a: [m.index for m in view.done if m.leak == a] for a in view.leaks}
-    rows = []
-    for a, ps in (view.analysis or {}).get("pairs", {}).items():
-        idx = per_leak_models.get(float(a), [])
-        for p in ps:
-            i, j = p["i"], p["j"]
-            mi = idx[i] if i < len(idx) else i
-            mj = idx[j] if j < len(idx) else j
-            rows.append({"leak": float(a), "model_a": mi, "model_b": mj,
-                         "seed_a": seeds.get(mi), "seed_b": seeds.get(mj),
-                         **{g: p[g] for g in GROUPS}, "ica_efficiency": p["ica_efficiency"],
-                         "ica_converged": p["ica_converged"]})
-    return rows
+    """Every seed pair's L, alignment errors and guarded ICA efficiency."""
+    return summary.pair_rows(view.analysis or {}, view.runs())
 
 
 def model_scores(view: SweepView, index: int) -> dict[str, tuple[float, float]]:
@@ -302,12 +260,10 @@ def model_scores(view: SweepView, index: int) -> dict[str, tuple[float, float]]:
 
 
 def reproduction_rows(view: SweepView) -> list[dict]:
-    """This sweep's warm-up numbers in the layout of the paper's Tables 1 and 2, per leak."""
-    rows = []
-    for r in view.per_leak:
-        rows.append({"leak": r["leak"], "perm": r["stat_perm"], "rigid": r["stat_rigid"],
-                     "linear": r["stat_linear"], "ica": r["stat_ica"],
-                     "ica_efficiency": r["ica_efficiency"],
-                     **{f"{s}_{w}": r[f"{s}_{w}"] for s in ("infom", "infoe", "infoc")
-                        for w in ("before", "after")}})
-    return rows
+    """This sweep's numbers in the layout of the paper's Tables 1 and 2, per leak."""
+    keep = ("leak", "ica_efficiency", "ica_efficiency_note", "ica_vs_linear")
+    return [{**{k: r[k] for k in keep[:1]},
+             **{g: r[f"stat_{g}"] for g in ("perm", "rigid", "linear", "ica")},
+             **{k: r[k] for k in keep[1:]},
+             **{f"{s}_{w}": r[f"{s}_{w}"] for s in ("infom", "infoe", "infoc")
+                for w in ("before", "after")}} for r in view.per_leak]

@@ -1,9 +1,10 @@
-"""Paper: the reported tables beside this app's own reproduction of the warm-up."""
+"""Paper: the reported tables beside this sweep's own numbers, and the warm-up's claims
+checked on it."""
 
 import streamlit as st
 
-from nearid_core import results
-from nearid_ui import paper, render, texts
+from nearid_core import efficiency, ident_views, results
+from nearid_ui import ident_texts, paper, render, texts  # noqa: F401 - ident_texts: column help
 from nearid_ui.widgets import pick_sweep
 
 render.page("Paper", "📄")
@@ -12,9 +13,12 @@ st.caption("*Statistical and structural identifiability in representation learni
            "(Nelson, Fumero, Karaletsos, Locatello; arXiv 2603.11970, ICLR 2026). Every "
            "table says whether its numbers are **reported in the paper** or **computed "
            "here**. The paper's tables use large pretrained models and image benchmarks; "
-           "this app reproduces the small warm-up experiment, so compare shapes, not values.")
+           "this app trains small autoencoders, so compare shapes, not values.")
 
 v = pick_sweep()
+label = paper.sweep_label(v.config) if v is not None else ""
+if v is not None:
+    st.markdown(f"Computed numbers below come from sweep `{v.id}`: **{label}**.")
 
 
 def beside(n: int, reported_note: str, computed_note: str, reported_rows, computed) -> None:
@@ -28,20 +32,27 @@ def beside(n: int, reported_note: str, computed_note: str, reported_rows, comput
         if v is None:
             st.info("Pick or train a sweep to see the computed numbers.")
             return
+        if not v.analysis:
+            st.info("This sweep has no analysis (it stopped before it), and the computed "
+                    "tables are built from the analysis.")
+            return
         with render.guard(f"the computed Table {n}"):
             render.table(computed(results.reproduction_rows(v)), key=f"t{n}_comp",
                          name=f"nearid-table{n}-{v.id}")
 
 
 st.subheader("Table 1 — ℓ2 error between two models, by alignment group")
-st.caption(texts.ERROR + " " + texts.EFFICIENCY)
-beside(1, "pairs of pretrained models", "seed pairs of the warm-up autoencoders",
+st.caption(texts.ERROR + " " + texts.EFFICIENCY + " " + efficiency.LEGEND)
+beside(1, "pairs of pretrained models", f"seed pairs of {label or 'a sweep'}",
        paper.table1(), paper.computed_table1)
 
 st.subheader("Table 2 — InfoM / InfoE / InfoC, autoencoder before and after ICA")
 st.caption(texts.INFOMEC)
-beside(2, "Shapes3D, MPI3D, Falcor3D, Isaac3D", "warm-up data, per leak",
-       paper.table2(), paper.computed_table2)
+beside(2, "Shapes3D, MPI3D, Falcor3D, Isaac3D", f"{label or 'a sweep'}, per leak",
+       paper.table2(), lambda rows: paper.computed_table2(rows, f"sweep {v.id}"))
+with st.expander("InfoE: the protocol used here, and why ICA cannot change it"):
+    st.markdown(texts.INFOE_PROTOCOL)
+    st.markdown(texts.INFOE_ICA)
 
 st.subheader("Tables 3–4 — cell microscopy (OpenPhenom MAE)")
 st.markdown(f"**{paper.REPORTED.capitalize()}** — not reproduced here (needs the pretrained "
@@ -51,10 +62,13 @@ render.table(paper.table34(), key="t34_rep", name="paper-tables3-4-reported")
 
 st.subheader("The warm-up's claims on this sweep")
 if v is not None and v.analysis:
-    st.markdown(f"**{paper.COMPUTED.capitalize()}** from sweep `{v.id}`; the claims are "
-                "those of the paper's Figures 1, 2 and A.3–A.5.")
+    st.markdown(f"**{paper.COMPUTED.capitalize()}** from sweep `{v.id}` ({label}); the claims "
+                "are those of the paper's Figures 1, 2 and A.3–A.5, each checked on this "
+                "sweep's numbers.")
     with render.guard("the claims table"):
-        render.table(paper.claims(v.analysis.get("trends", {})), key="claims",
+        render.table(paper.claims(ident_views.claims(v, extra=True)), key="claims",
                      name=f"nearid-claims-{v.id}")
+        for text in ident_views.l_drivers(v)[1]:
+            st.markdown(f"**Why L falls here.** {text}")
 st.caption(texts.ESTIMATED + " Theorem 3 needs perfect reconstruction and a near-isometric "
            "generator; signed permutations always remain; results are for infinite data.")

@@ -72,5 +72,29 @@ def test_pairs_and_sweep_rows():
     # up to eval-half noise (1e-3 here, where the noise is 5% of the factor scale).
     assert row["stat_perm"] >= row["stat_rigid"] >= row["stat_linear"] - 1e-3
     assert set(an.per_model) == set(range(5)) and set(an.ica) == set(range(5))
-    assert an.fits["rigid_vs_L_max"]["n"] == 2
+    # Two leaks cannot carry a one-parameter shape: the fit says so instead of numbers.
+    fit = an.fits["rigid_vs_L_max_mean"]
+    assert fit["n_leaks"] == 2 and np.isnan(fit["c"])
+    assert fit["reason"] == "needs errors at ≥ 3 leaks, has 2"
     assert an.to_json()["per_model"]["0"]["after"]["mcc"] > 0.99
+    # Pairs name their models; the seed-mean L of the rows keeps its honest name.
+    assert [(p["model_a"], p["model_b"]) for p in an.pairs[0.0]] == [(0, 1), (0, 2), (1, 2)]
+    assert an.pairs[0.5][0]["model_a"] == 3 and an.pairs[0.5][0]["model_b"] == 4
+    assert "L_max" not in row and row["L_max_mean"] == 1.0 and row["L_mean_mean"] == 0.5
+
+
+def test_sweep_rows_with_per_model_L_name_every_summary():
+    u = _uniform(400)
+    zs = [u @ _rotation(a).T for a in (10, 60)]
+    models = [(0, 0.5, zs[0]), (1, 0.5, zs[1])]
+    rows = [{"leak": 0.5, "L_max": 2.0, "L_mean": 1.0, "recon_mse": 1.0, "B_max": 4.0}]
+    lip = {0: {"L_max": 1.0, "L_mean": 0.5}, 1: {"L_max": 3.0, "L_mean": 1.5}}
+    with ThreadPoolExecutor(1) as ex:
+        an = analyse_sweep(rows, models, u, executor=ex, lipschitz=lip)
+    row = an.per_leak[0]
+    assert (row["L_max_mean"], row["L_max_max"]) == (2.0, 3.0)
+    assert (row["L_mean_mean"], row["L_mean_max"]) == (1.0, 1.5)
+    # the B and L columns sit together: L_max_max right after B_max
+    keys = list(row)
+    assert keys[keys.index("B_max") + 1:keys.index("B_max") + 5] == [
+        "L_max_max", "L_max_mean", "L_mean_max", "L_mean_mean"]
