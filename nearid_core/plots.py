@@ -17,15 +17,18 @@ GROUP_COLORS = {"perm": "#d62728", "rigid": "#1f77b4", "linear": "#2ca02c", "ica
 GROUP_NAMES = {"perm": "signed permutation", "rigid": "rigid", "linear": "linear",
                "ica": "ICA (then signed permutation)"}
 HEIGHT = 380
+SEQUENTIAL = "Viridis"  # dark to bright: more is brighter, monotonically
 VIOLIN_POINTS = 1000
 
 
-def style(fig: go.Figure, *, title: str = "", height: int = HEIGHT, **layout) -> go.Figure:
-    """The house layout: white template, compact margins, legend on top."""
+def style(fig: go.Figure, *, title: str = "", height: int = HEIGHT,
+          legend: dict | None = None, **layout) -> go.Figure:
+    """The house layout: white template, compact margins, legend under the plot (or
+    ``legend``, e.g. a vertical one right of it)."""
     fig.update_layout(template="plotly_white", height=height,
                       title={"text": title, "x": 0.0, "font": {"size": 15}},
                       margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
-                      legend={"orientation": "h", "y": -0.2, "x": 0.0}, **layout)
+                      legend=legend or {"orientation": "h", "y": -0.2, "x": 0.0}, **layout)
     return fig
 
 
@@ -131,57 +134,129 @@ def _add_bounds(fig, b_by_leak, bounds, kind, tx, x_max) -> None:
 
 def b_map(xs: np.ndarray, ys: np.ndarray, b: np.ndarray, points: np.ndarray | None = None,
           *, title: str = "B(z) over the latent plane") -> go.Figure:
-    """Heatmap of B(z) on a grid (b[i, j] at (xs[j], ys[i])) with the data points on top."""
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=b, colorscale="Magma", reversescale=True,
+    """Heatmap of B(z) on a grid (b[i, j] at (xs[j], ys[i])) with the data points on top.
+
+    Notes
+    -----
+    The colour scale is sequential (Viridis): brightness grows monotonically with B, so
+    the brightest cell is the largest B (a reversed scale ending in a pale colour read as
+    "low" at its top).
+    """
+    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=b, colorscale=SEQUENTIAL, reversescale=False,
                                colorbar={"title": "B(z)"},
                                hovertemplate="z₁ %{x:.2f}, z₂ %{y:.2f}<br>B %{z:.3f}"
                                              "<extra></extra>"))
     if points is not None and len(points):
         fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers",
-                                   name="held-out latents",
-                                   marker={"size": 3, "color": "white", "opacity": 0.6,
-                                           "line": {"width": 0.3, "color": "black"}}))
+                                 name="held-out latents",
+                                 marker={"size": 3, "color": "white", "opacity": 0.7,
+                                         "line": {"width": 0.4, "color": "black"}}))
     style(fig, title=title, height=460, xaxis={"title": "z₁"},
           yaxis={"title": "z₂", "scaleanchor": "x"})
     return fig
 
 
-def loss_curves(curves: dict[str, np.ndarray], *, failed: set[str] | None = None,
-                colors: dict[str, str] | None = None, x_title: str = "epoch",
-                log_y: bool = True, title: str = "Training loss per model") -> go.Figure:
-    """One line per model (label -> losses); failed models dashed and marked in the legend.
+def log_ticks(lo: float, hi: float, *, min_ticks: int = 3) -> tuple[list[float], list[str]]:
+    """Tick values and labels for a log axis over [lo, hi] (data units, lo > 0).
 
-    ``colors`` (label -> colour) lets the caller colour models by leak.
+    The coarsest of: decades, 1-2-5, 1-2-3-5-7 or every digit per decade that gives at
+    least ``min_ticks`` ticks, thinned so that no two are closer than a tenth of the axis
+    (in log units); else four geometric steps rounded to the fewest significant digits that
+    keep them apart. Every tick
+    is labelled with its full value ("0.002", never a bare "2").
     """
-    failed, colors = failed or set(), colors or {}
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if not (lo > 0 and np.isfinite(hi)):
+        return [], []
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    gap = max(math.log10(hi / lo), 1e-12) / 10
+    for mantissas in ((1,), (1, 2, 5), (1, 2, 3, 5, 7), tuple(range(1, 10))):
+        vals: list[float] = []
+        for v in (m * 10.0**k for k in range(k0, k1 + 1) for m in mantissas):
+            inside = lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)
+            if inside and (not vals or math.log10(v / vals[-1]) >= gap):
+                vals.append(v)
+        if len(vals) >= min_ticks:
+            break
+    else:  # a narrow range: four geometric steps, with as many digits as tell them apart
+        for digits in range(2, 8):
+            vals = sorted({float(f"{v:.{digits}g}") for v in np.geomspace(lo, hi, 4)})
+            if len(vals) >= min(min_ticks, 4):
+                break
+        return vals, [f"{v:.{digits}g}" for v in vals]
+    return vals, [f"{v:.3g}" for v in vals]
+
+
+def _log_axis(values: np.ndarray, title: str) -> dict:
+    """A log y-axis with labelled ticks over the positive finite ``values``."""
+    axis: dict = {"title": title, "type": "log"}
+    if values.size:
+        vals, text = log_ticks(float(values.min()), float(values.max()))
+        axis.update(tickmode="array", tickvals=vals, ticktext=text)
+    return axis
+
+
+def loss_curves(curves: dict[str, np.ndarray], *, failed: set[str] | None = None,
+                colors: dict[str, str] | None = None, groups: dict[str, str] | None = None,
+                x_title: str = "epoch", log_y: bool = True,
+                title: str = "Training loss per model") -> go.Figure:
+    """One line per model (label -> losses of shape (k,)); failed models dashed.
+
+    ``colors`` (label -> colour) colours models, e.g. by leak; ``groups`` (label -> legend
+    entry, e.g. "α = 0.4") shows one legend entry per group (every failed model keeps its
+    own), so a 24-model sweep has a short legend. The legend sits right of the plot, clear
+    of the x-axis title; the log axis has at least three labelled ticks.
+    """
+    failed, colors, groups = failed or set(), colors or {}, groups or {}
     fig = go.Figure()
+    seen: set[str] = set()
+    finite = []
     for label, y in curves.items():
         y = np.asarray(y, float)
+        finite.append(y[np.isfinite(y) & (y > 0)])
         bad = label in failed
-        fig.add_trace(go.Scatter(x=np.arange(1, len(y) + 1), y=y, mode="lines+markers"
-                                 if len(y) < 3 else "lines",
-                                 name=label + (" (failed)" if bad else ""),
+        group = groups.get(label, label)
+        name = label + " (failed)" if bad else group
+        fig.add_trace(go.Scatter(x=np.arange(1, len(y) + 1), y=y,
+                                 mode="lines+markers" if len(y) < 3 else "lines", name=name,
+                                 legendgroup=name, showlegend=bad or group not in seen,
+                                 hovertemplate=f"{label}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
                                  line={"dash": "dash" if bad else "solid",
                                        "color": colors.get(label)}))
-    yaxis = {"title": "MSE"}
-    if log_y:
-        yaxis.update(type="log", dtick=1, exponentformat="power")
-    style(fig, title=title, xaxis={"title": x_title}, yaxis=yaxis)
+        seen.add(group)
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    yaxis = _log_axis(values, "MSE") if log_y else {"title": "MSE"}
+    n_x = max((len(np.asarray(y)) for y in curves.values()), default=1)
+    xaxis = {"title": x_title}
+    if n_x < 10:  # a tick per point: plotly would label a 2-point axis at 1, 1.5 and 2
+        xaxis.update(tickmode="linear", tick0=1, dtick=1)
+    style(fig, title=title, xaxis=xaxis, yaxis=yaxis,
+          legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0,
+                  "yanchor": "top", "font": {"size": 11}})
     return fig
 
 
 def data_pca3d(scores: np.ndarray, color: np.ndarray, *, color_name: str,
                explained: np.ndarray | None = None) -> go.Figure:
-    """3-D PCA scatter of observations, coloured by one factor (or by B)."""
+    """3-D PCA scatter of observations (scores (n, 3)), coloured by one factor (or by B).
+
+    A cube-shaped scene with at most five ticks per axis (small labels) and a camera far
+    enough out that all three axis titles stay in the frame.
+    """
     labels = [f"PC{i + 1}" + (f" ({explained[i]:.0%})" if explained is not None else "")
               for i in range(3)]
     fig = go.Figure(go.Scatter3d(
         x=scores[:, 0], y=scores[:, 1], z=scores[:, 2], mode="markers",
-        marker={"size": 2.5, "color": color, "colorscale": "Viridis",
-                "colorbar": {"title": color_name}},
+        marker={"size": 2.5, "color": color, "colorscale": SEQUENTIAL,
+                "colorbar": {"title": color_name, "thickness": 14}},
         hovertemplate=f"{color_name} %{{marker.color:.3f}}<extra></extra>"))
-    style(fig, title=f"Observations x, PCA to 3-D, coloured by {color_name}", height=480,
-          scene={"xaxis_title": labels[0], "yaxis_title": labels[1], "zaxis_title": labels[2]})
+    axis = {"nticks": 5, "tickfont": {"size": 10}, "title": {"font": {"size": 12}}}
+    scene = {f"{a}axis": {**axis, "title": {**axis["title"], "text": t}}
+             for a, t in zip("xyz", labels, strict=True)}
+    scene.update(aspectmode="cube", camera={"eye": {"x": 1.7, "y": 1.7, "z": 1.2}})
+    style(fig, title=f"Observations x, PCA to 3-D, coloured by {color_name}", height=520,
+          scene=scene)
+    fig.update_layout(margin={"l": 10, "r": 10, "b": 10})
     return fig
 
 

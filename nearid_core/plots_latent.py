@@ -52,15 +52,22 @@ def corr_heatmap(corr: np.ndarray, pairs: np.ndarray | None = None, *, title: st
 
 def projection_scatter(coords: np.ndarray, color: np.ndarray, *, color_name: str,
                        method: str) -> go.Figure:
-    """2-D projection (PCA or UMAP) of latents, coloured by a factor or by B(z)."""
+    """2-D projection (PCA or UMAP) of latents (coords (n, 2)), coloured by a factor or B(z).
+
+    PCA is a rotation of the centred latents, so its axes share one scale (equal aspect:
+    a circle stays a circle); UMAP's axes have no units and keep the free aspect.
+    """
     name = "UMAP" if method == "umap" else "PCA"
     fig = go.Figure(go.Scatter(
         x=coords[:, 0], y=coords[:, 1], mode="markers",
         marker={"size": 4, "color": color, "colorscale": "Viridis", "showscale": True,
                 "colorbar": {"title": color_name}},
         hovertemplate=f"{color_name} %{{marker.color:.3f}}<extra></extra>"))
+    yaxis = {"title": f"{name} 2"}
+    if method != "umap":
+        yaxis.update(scaleanchor="x", scaleratio=1)
     style(fig, title=f"{name} projection of the latents, coloured by {color_name}", height=420,
-          xaxis={"title": f"{name} 1"}, yaxis={"title": f"{name} 2"})
+          xaxis={"title": f"{name} 1"}, yaxis=yaxis)
     return fig
 
 

@@ -42,19 +42,34 @@ def eta_text(row: dict, now: float | None = None) -> str:
     return f"ETA {duration(elapsed * (1.0 - min(p, 1.0)) / p)}"
 
 
+def elapsed_text(row: dict, now: float | None = None) -> str:
+    """'12 s so far' (running, from ``started_at``) or 'waiting 3 s' (queued, from
+    ``created_at``): measured, so a bar that sits at 0% while workers start still moves."""
+    now = time.time() if now is None else now
+    if row.get("status") == "running" and row.get("started_at"):
+        return f"{duration(now - row['started_at'])} so far"
+    if row.get("status") == "queued" and row.get("created_at"):
+        return f"waiting {duration(now - row['created_at'])}"
+    return ""
+
+
 def progress_bar(row: dict) -> None:
-    """The sweep's progress bar: status, message, percentage and ETA."""
+    """The sweep's progress bar: status, message, percentage, time so far and ETA."""
     p = min(max(row["progress"] or 0.0, 0.0), 1.0)
     message = row["message"] or ""
     detail = f" · {message}" if message and message != row["status"] else ""
-    st.progress(p, text=f"**{row['status']}**{detail} · {p:.0%} · {eta_text(row)}")
+    spent = elapsed_text(row)
+    spent = f" · {spent}" if spent else ""
+    st.progress(p, text=f"**{row['status']}**{detail} · {p:.0%}{spent} · {eta_text(row)}")
 
 
 @st.fragment(run_every=1.0)
-def follow(sweep_id: str) -> None:
-    """Live progress of a queued or running sweep; reruns the page when it ends."""
+def follow(sweep_id: str, shown: str | None = None) -> None:
+    """Live progress of a queued or running sweep; reruns the whole page when it ends, or
+    when its status is no longer ``shown`` (the status the page's labels were drawn with),
+    so a label never says "queued" beside a bar that says "running"."""
     row = cache.sweep_row(sweep_id)
-    if row is None or row["status"] not in ACTIVE:
+    if row is None or row["status"] not in ACTIVE or (shown and row["status"] != shown):
         st.rerun()
     st.info(f"Sweep {sweep_id} is **{row['status']}**: results appear here when it finishes. "
             "Loss curves per model are on the Train page.")

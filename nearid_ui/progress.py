@@ -7,6 +7,7 @@ fragment that redraws every second; when the sweep ends the whole page reruns on
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from nearid_core import plots
@@ -15,24 +16,41 @@ from nearid_core.jobs import runner_alive
 from . import cache, render
 from .jobs import ensure_runner, runner_enabled
 from .live import ACTIVE, STOPPED, progress_bar, stopped
+from .manage import manage_panel
+
+METRICS = ("recon_mse", "L_max")
+MISSING = "—"  # a metric not measured (yet): shown as a dash beside the status, never None
 
 
-def _runs_table(runs: list[dict], damaged: dict[int, str]) -> list[dict]:
-    rows = [{"model": r["index"], "leak": r["leak"], "seed": r["seed"], "status": r["status"],
-             "reason": r["reason"] or "", "recon_mse": (r["metrics"] or {}).get("recon_mse"),
-             "L_max": (r["metrics"] or {}).get("L_max")} for r in runs]
+def run_status(run: dict, sweep_status: str) -> str:
+    """A run's status as shown: a run still live under a sweep that ended is 'stopping'
+    (its owner records how it ended within a second), not a stale 'running'."""
+    if run["status"] in ACTIVE and sweep_status not in ACTIVE:
+        return f"stopping ({sweep_status})"
+    return run["status"]
+
+
+def _runs_table(runs: list[dict], damaged: dict[int, str], sweep_status: str) -> pd.DataFrame:
+    rows = [{"model": r["index"], "leak": r["leak"], "seed": r["seed"],
+             "status": run_status(r, sweep_status), "reason": r["reason"] or "",
+             **{k: (r["metrics"] or {}).get(k) for k in METRICS}} for r in runs]
     if damaged:
         for row in rows:
             row["damaged"] = damaged.get(row["model"], "")
-    return rows
+    df = pd.DataFrame(rows)
+    for k in METRICS:  # numbers where every model has one; else text with a dash
+        if k in df and df[k].isna().any():
+            df[k] = [MISSING if v is None or v != v else f"{v:.4g}" for v in df[k]]
+    return df
 
 
 def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
-    curves, failed, colors = {}, set(), {}
+    curves, failed, colors, groups = {}, set(), {}, {}
     by_leak = plots.leak_colors({r["leak"] for r in runs})
     for r in runs:
         label = f"#{r['index']} α={r['leak']:g} s={r['seed']}"
         colors[label] = by_leak[r["leak"]]
+        groups[label] = f"α = {r['leak']:g}"
         if per_epoch is not None and r["index"] in per_epoch:
             curves[label] = per_epoch[r["index"]]
         elif r["loss_history"]:
@@ -40,8 +58,8 @@ def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
         if r["status"] == "failed":
             failed.add(label)
     x_title = "epoch" if per_epoch is not None else "progress report (every ~0.5 s)"
-    return (plots.loss_curves(curves, failed=failed, colors=colors, x_title=x_title),
-            bool(curves))
+    return (plots.loss_curves(curves, failed=failed, colors=colors, groups=groups,
+                              x_title=x_title), bool(curves))
 
 
 def _header(row: dict) -> None:
@@ -83,37 +101,49 @@ def _body(row: dict, runs: list[dict], per_epoch, damage: list[str] | None = Non
         render.chart(fig, key=f"loss_{row['id']}_{row['status']}", name=f"nearid-loss-{row['id']}")
     else:
         st.caption("Loss curves appear once training reports its first steps.")
-    render.table(_runs_table(runs, damaged or {}), key=f"runs_{row['id']}_{row['status']}",
-                 name=f"nearid-runs-{row['id']}")
+    render.table(_runs_table(runs, damaged or {}, row["status"]),
+                 key=f"runs_{row['id']}_{row['status']}", name=f"nearid-runs-{row['id']}")
 
 
 @st.fragment(run_every=1.0)
-def _live(sweep_id: str) -> None:
+def _live(sweep_id: str, shown: str) -> None:
+    """Redraws the panel every second while the sweep, or one of its runs, is live; the
+    whole page reruns when the sweep's status is no longer ``shown``."""
     row = cache.sweep_row(sweep_id)
-    if row is None or row["status"] not in ACTIVE:
+    if row is None or row["status"] != shown:
         st.rerun()
+    runs = cache.store().list_runs(sweep_id)
+    if row["status"] not in ACTIVE and not any(r["status"] in ACTIVE for r in runs):
+        st.rerun()  # the owner has recorded how every run ended
     with render.guard("the live progress"):  # a fragment rerun runs outside the page's guard
-        _body(row, cache.store().list_runs(sweep_id), None)
+        _body(row, runs, None)
 
 
 def job_panel(sweep_id: str) -> None:
-    """Progress, loss curves and model table of one sweep (live while it runs)."""
+    """Progress, loss curves and model table of one sweep (live while it runs, and while a
+    cancelled sweep's runs are stopping), then rename and delete."""
     row = cache.sweep_row(sweep_id)
     if row is None:
         st.warning(f"Sweep {sweep_id} is no longer in the store.")
         return
-    if row["status"] in ACTIVE:
-        _live(sweep_id)
+    runs = cache.store().list_runs(sweep_id)
+    if row["status"] in ACTIVE or any(r["status"] in ACTIVE for r in runs):
+        _live(sweep_id, row["status"])
+        manage_panel(row)
         return
     v = cache.view(sweep_id)
     per_epoch = {m.index: m.loss_history for m in v.models if m.loss_history is not None}
-    _body(row, cache.store().list_runs(sweep_id), per_epoch or None, v.damage,
+    _body(row, runs, per_epoch or None, v.damage,
           {m.index: m.damaged for m in v.models if m.damaged})
-    if row["status"] == "done":
-        st.success("Done. Open the results:")
+    if row["status"] == "done" or v.usable:
+        if row["status"] == "done":
+            st.success("Done. Open the results:")
+        else:
+            st.caption("The models that finished open on the result pages:")
         cols = st.columns(4)
         for col, (path, label) in zip(cols, [
                 ("pages/3_Bi-Lipschitz.py", "Bi-Lipschitz"),
                 ("pages/4_Identifiability.py", "Identifiability"),
                 ("pages/5_ICA.py", "ICA"), ("pages/6_Paper.py", "Paper")], strict=True):
             col.page_link(path, label=label, query_params={"sweep": sweep_id})
+    manage_panel(row)

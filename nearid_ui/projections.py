@@ -35,7 +35,7 @@ def _umap_waiting(view: SweepView, m: ModelView, source: str, color_name: str) -
     if state != "running":
         st.rerun()
     st.info("UMAP is being computed in the background (the first fit of a server compiles "
-            "code for 30–60 s); PCA meanwhile. This page stays usable.")
+            "code first, about 20 s on the benchmark machine); PCA meanwhile. This page stays usable.")
     _draw(view, m, cache.pca_projection(view, m.index, source), color_name)
 
 

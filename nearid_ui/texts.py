@@ -1,13 +1,33 @@
 """Help texts: one place for what each number means (PAPER.md §3 conventions)."""
 
+from nearid_core.efficiency import RULE as _EFFICIENCY_RULE
+from nearid_core.presets import PRESET_TEXTS
+
+_LAZY = {  # texts defined beside the science they describe; imported on first use only
+    "ICA_RESTARTS": ("nearid_core.ica", "ICA_RESTART_TEXT"),
+    "INFOE_ICA": ("nearid_core.infomec", "INFOE_ICA_TEXT"),
+    "INFOE_PROTOCOL": ("nearid_core.infomec", "INFOE_PROTOCOL_TEXT"),
+}
+
+
+def __getattr__(name: str) -> str:
+    if name not in _LAZY:
+        raise AttributeError(name)
+    import importlib
+
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(module), attr)
+
 LEAK = ("Leak α ∈ [0, 1]: every hidden activation is LeakyReLU with negative slope 1 − α. "
         "α = 0 is the identity (a linear network), α = 1 is ReLU. (Some summaries of the "
         "paper call the slope itself α; nearid does not.)")
 B_Z = ("B(z) = max(σ₁, 1/σ_d) of the decoder Jacobian ∂g/∂z at the latent of a held-out "
        "input: ≥ 1, and 1 exactly when the decoder is a local isometry there. Estimated at "
        "sampled points, not certified over the whole latent space.")
-L_MAX = "L_max = max B(z) − 1 over the held-out points (mean over the seeds of a leak)."
-L_MEAN = "L_mean = mean B(z) − 1 over the held-out points (mean over the seeds of a leak)."
+L_MAX = ("L_max = max B(z) − 1 over one model's held-out points. Per leak, L_max_mean is its "
+         "mean over the seeds and L_max_max its max (= B_max − 1).")
+L_MEAN = ("L_mean = mean B(z) − 1 over one model's held-out points. Per leak, L_mean_mean is "
+          "its mean over the seeds and L_mean_max its max.")
 BOUND = ("With orthogonal decoder weights every singular value of the Jacobian lies in "
          "[(1−α)^K, 1] for K = 2 hidden activations, so B(z) ≤ (1−α)^−K: the leak controls "
          "L exactly. Infinite for α = 1 (ReLU can switch a direction off).")
@@ -23,7 +43,7 @@ STRUCTURAL = ("Structural: each model against the ground-truth factors u — 'ri
               "up to h'. Isometric data keep the same units, so no scaling is needed.")
 EFFICIENCY = ("ICA efficiency = (perm − ICA) / (perm − rigid): the share of the gap between "
               "the best raw-axis alignment and the best supervised rigid alignment that "
-              "unsupervised ICA closes. Above 100% means ICA beat the rigid fit.")
+              "unsupervised ICA closes. Above 100% means ICA beat the rigid fit. " + _EFFICIENCY_RULE)
 FIT = ("Theorem 1 predicts error ∝ sqrt(2L + L²). The constant c is fitted by least squares "
        "through the origin (the theorem's c_D·Δ is unknown); R² says how well the shape holds.")
 RECON = "Mean squared reconstruction error per coordinate on held-out inputs."
@@ -37,10 +57,11 @@ DCI = "DCI disentanglement / completeness / informativeness with Lasso importanc
 ESTIMATED = ("Estimated, not certified: B(z) is a Jacobian at sampled points, and the "
              "absolute ε of Theorem 1 is not computable (unknown c_D), only its "
              "proportionality.")
-UMAP = ("UMAP is computed in the background on at most 5,000 points (the first fit "
-        "compiles code: 30–60 s) and cached; PCA is shown meanwhile.")
-PRESET = ("Tiny preset: a small grid (3 leaks × 2 seeds, 1,024 samples, 4 epochs) that "
-          "trains in seconds — for demos and tests; the numbers are rough.")
+UMAP = ("UMAP is computed in the background on at most 5,000 points and cached; PCA is shown "
+        "meanwhile. The first fit of a server compiles code first (about 20 s on the "
+        "benchmark machine, later fits about 6 s: BENCHMARKS.md).")
+PRESET = (PRESET_TEXTS["tiny"] + " The duration beside each preset is measured: the stored "
+          "timings of an identical sweep trained before, else this machine's estimate.")
 DECODER = ("orthogonal: weights with orthonormal columns (widths must not shrink from latent "
            "to data, so d_z ≤ width ≤ d_x), which makes B(z) ≤ (1−α)^−2. free: ordinary "
            "weights with weight decay; B(z) is only measured.")
@@ -79,4 +100,7 @@ COLUMNS = {
     "progress": "Share of the sweep done (training, then analysis).",
     "done": "Models that finished.", "data": "Data-generating process.",
     "name": "Optional name given at submission.", "created": "When the sweep was submitted.",
+    "n": "Samples drawn (20% held out by default).", "d_u": "Number of ground-truth factors.",
+    "epochs": "Training epochs per model.", "decoder": DECODER,
+    "master seed": "The sweep's --seed: model seeds are seed × 1000 + seed index.",
 }

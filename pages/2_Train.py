@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from nearid_ui import cache, jobs, progress, render, texts
+from nearid_ui import cache, manage, progress, render, texts
+from nearid_ui.estimate import budget_caption
 from nearid_ui.params import bind, publish
 from nearid_ui.widgets import ACTIVE, data_widgets, sweep_label, sweep_parser, train_widgets
 
@@ -31,11 +32,12 @@ elif cfg is not None:
     if cfg.seeds == 1:
         st.info("With one seed per leak there are no seed pairs: the statistical view of "
                 "the Identifiability page will stay empty (the structural view works).")
+    if not budget_caption(cfg):  # over the memory budget or the models cap
+        cfg = None
 name = st.text_input("Name (optional)", max_chars=80, key="sweep_name")
-if st.button("Train", type="primary", disabled=cfg is None, icon=":material/play_arrow:"):
-    sid = jobs.start(cache.store(), cfg, name=name.strip())
-    st.session_state["sweep"] = sid  # follow the new sweep below
-    st.toast(f"Sweep {sid} queued.")
+sid = manage.train_controls(cfg, name.strip())  # an identical sweep is opened, not retrained
+if sid is not None:
+    st.session_state["sweep"] = sid  # follow it below
 
 st.subheader("Jobs")
 rows = cache.sweeps()

@@ -28,8 +28,15 @@ with render.guard("the B(z) distributions"):
                    + texts.BOUND)
     else:
         st.caption("Free decoder: no bound; B(z) is only measured. " + texts.DECODER)
-    st.markdown("**Per leak** — " + texts.L_MAX + " " + texts.L_MEAN)
-    render.table(results.leak_table(v), key="leak_table", name=f"nearid-leaks-{v.id}")
+    if v.analysis:
+        st.markdown("**Per leak** — " + texts.L_MAX + " " + texts.L_MEAN)
+        render.table(results.leak_table(v), key="leak_table", name=f"nearid-leaks-{v.id}")
+    else:  # a sweep stopped before its analysis: what each finished model measured
+        st.markdown("**Per model** (the per-leak table needs the sweep's analysis)")
+        shown = ("model", "leak", "seed", "recon_mse", "L_max", "L_mean")
+        render.table([{k: r[k] for k in shown} for r in results.model_table(v)
+                      if r["status"] == "done"], key="model_table",
+                     name=f"nearid-models-{v.id}")
 
 st.subheader("B(z) over the latent plane")
 d_z = v.config.model.latent_dim(v.config.data)

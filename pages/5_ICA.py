@@ -4,7 +4,7 @@ import streamlit as st
 
 from nearid_core import plots_ident, plots_latent, results
 from nearid_core.plots_ident import METRIC_NAMES
-from nearid_ui import cache, render, texts
+from nearid_ui import cache, numbers, render, texts
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.projections import projection_panel
 from nearid_ui.widgets import model_picker, pick_sweep, radio, toggle
@@ -25,18 +25,27 @@ m = model_picker(v)
 if m is None:
     st.stop()
 
+analysed = str(m.index) in (v.analysis or {}).get("per_model", {})
 with render.guard("the ICA comparison"):
-    if not m.metrics.get("ica_converged", True):
-        st.warning(f"FastICA did not converge for this model: {m.metrics.get('ica_message')}. "
-                   "The 'after' numbers use its last iterate.")
-    scores = results.model_scores(v, m.index)
-    cols = st.columns(5)
+    if not analysed:
+        st.info(f"Model {m.label} has no scores: ICA and the scores run in the sweep's "
+                "analysis, after every model has trained. Shown: its latents" + (
+                    " before ICA." if m.ica_latents is None else " and the ICA the analysis "
+                    "saved before it stopped."))
+    elif not m.metrics.get("ica_converged", True):
+        st.warning(f"{m.metrics.get('ica_message')}. The 'after' numbers use its last "
+                   "iterate.")
+    if analysed and m.metrics.get("ica_restarts_disagree"):
+        st.info(f"FastICA's restarts disagree for this model (largest Amari distance "
+                f"{m.metrics.get('ica_restart_amari_max', float('nan')):.3f}): the kept "
+                "solution is the one with the best contrast. " + texts.ICA_RESTARTS)
+    scores = results.model_scores(v, m.index) if analysed else {}
     helps = {"mcc": texts.MCC, "infom": texts.INFOMEC, "infoe": texts.INFOMEC,
              "infoc": texts.INFOMEC, "dci_d": texts.DCI}
-    for col, name in zip(cols, helps, strict=True):
+    for col, name in zip(st.columns(5), helps, strict=True) if scores else ():
         before, after = scores[name]
-        col.metric(f"{METRIC_NAMES[name]} after ICA", f"{after:.3f}",
-                   delta=f"{after - before:+.3f} vs before", help=helps[name])
+        col.metric(f"{METRIC_NAMES[name]} after ICA", f"{after:.{numbers.DIGITS}f}",
+                   help=helps[name], **numbers.delta(before, after))
 
     d_u = v.u_test.shape[1]
     factors = [f"u{k + 1}" for k in range(d_u)]
@@ -80,12 +89,16 @@ with render.guard("the ICA comparison"):
                     key=f"corr_{when}", name=f"nearid-corr-{when}-{v.id}-{m.index}")
     st.caption(texts.MCC)
 
-    render.chart(plots_ident.metric_bars(scores), key="metric_bars",
-                 name=f"nearid-metrics-{v.id}-{m.index}")
-    render.table([{"metric": METRIC_NAMES[k], "before": b, "after": a, "change": a - b}
-                  for k, (b, a) in scores.items()], key="metric_table",
-                 name=f"nearid-metrics-{v.id}-{m.index}")
-    st.caption(texts.INFOMEC + " " + texts.DCI)
+    if scores:
+        render.chart(plots_ident.metric_bars(scores), key="metric_bars",
+                     name=f"nearid-metrics-{v.id}-{m.index}")
+        digits = f"%.{numbers.DIGITS}f"
+        render.table([{"metric": METRIC_NAMES[k], "before": b, "after": a,
+                       "change": numbers.change(b, a)} for k, (b, a) in scores.items()],
+                     key="metric_table", name=f"nearid-metrics-{v.id}-{m.index}",
+                     formats={"before": digits, "after": digits, "change": "%+.3f"})
+        st.caption(texts.INFOMEC + " " + texts.DCI + " Change: after − before, of the numbers "
+                   "as shown (3 decimals).")
 
 if v.config.data.kind == "square":
     st.subheader("Decoded traversals")
@@ -104,7 +117,8 @@ st.subheader("Projection of the latents")
 with render.guard("the projection"):
     projection_panel(v, m)
 
-if toggle("All leaks: MCC and InfoM before and after ICA (sweep means)", "byleak", False):
+if v.analysis and toggle("All leaks: MCC and InfoM before and after ICA (sweep means)",
+                        "byleak", False):
     with render.guard("the per-leak metrics"):
         for metric in ("mcc", "infom"):
             render.chart(plots_ident.metric_by_leak(v.per_leak, metric), key=f"byleak_{metric}",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.config import SweepConfig, sweep_from_dict
@@ -31,13 +32,6 @@ HEALTHY_CHARTS = {"pages/2_Train.py": 1, "pages/3_Bi-Lipschitz.py": 2,
 REASON = "interrupted: its process 4242 ended without finishing (killed or crashed)"
 
 
-def open_app(page: str | None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
 
 
 def all_text(at: AppTest) -> str:

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.jobs import run_sweep_job
@@ -20,13 +21,6 @@ PAGES = ["pages/1_Data.py", "pages/2_Train.py", "pages/3_Bi-Lipschitz.py",
 RESULT_PAGES = PAGES[2:5]
 
 
-def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
 
 
 def charts(at: AppTest) -> list:
@@ -109,7 +103,9 @@ def test_bilipschitz_table_shows_the_stored_numbers(prepared, use_home):
     stored = store.get_sweep(prepared.tiny)["analysis"]["per_leak"]
     shown = at.dataframe[0].value
     assert list(shown["leak"]) == [r["leak"] for r in stored]
-    assert list(shown["L_max"]) == pytest.approx([r["L_max"] for r in stored])
+    assert list(shown["L_max_mean"]) == pytest.approx([r["L_max_mean"] for r in stored])
+    # max over seeds of each model's max B − 1 is the largest B at the leak, minus 1
+    assert list(shown["L_max_max"]) == pytest.approx([r["B_max"] - 1 for r in stored])
     assert list(shown["bound"]) == pytest.approx([1.0, 4.0])  # (1 - 0.5)^-2
     at.radio(key="bkind").set_value("histogram").run()
     at.checkbox(key="logx").check().run()
@@ -122,11 +118,15 @@ def test_identifiability_fit_matches_the_analysis(prepared, use_home):
     at = open_app("pages/4_Identifiability.py", {"sweep": prepared.tiny})
     ok(at)
     fits = store.get_sweep(prepared.tiny)["analysis"]["fits"]
-    table = at.dataframe[0].value.set_index("group")
-    assert table.loc["rigid", "c"] == pytest.approx(fits["rigid_vs_L_max"]["c"])
+    table = at.dataframe[0].value
+    rigid = table[table["group"] == "rigid"]
+    # two leaks cannot carry a fit: the table says why instead of printing c = nan
+    assert list(rigid["note"]) == ["no fit: needs errors at ≥ 3 leaks, has 2"] * 2
+    assert fits["rigid_vs_L_max_max"]["note"] == rigid["note"].iloc[0]
+    assert rigid["L"].iloc[0] == "L_max_max"
     at.radio(key="L").set_value("L_mean").run()
-    table = at.dataframe[0].value.set_index("group")
-    assert table.loc["rigid", "c"] == pytest.approx(fits["rigid_vs_L_mean"]["c"])
+    at.radio(key="Lover").set_value("mean").run()
+    assert at.dataframe[0].value["L"].iloc[0] == "L_mean_mean"
     at.radio(key="view").set_value("structural").run()
     ok(at)
     assert len(charts(at)) == 3

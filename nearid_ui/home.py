@@ -1,0 +1,110 @@
+"""The Home page's two sections: the warm-up button (reusing an identical finished sweep)
+and the table of stored sweeps (with the settings that tell them apart)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import cache, jobs, manage, render, texts
+from .live import ACTIVE, STOPPED, follow, stopped
+from .picker import created_text
+from .widgets import radio
+
+PRESET_TITLES = {"paper": "paper settings", "tiny": "tiny preset, rough numbers"}
+RESULT_PAGE = "pages/4_Identifiability.py"
+
+
+def preset_label(preset: str, rows: list[dict]) -> str:
+    """'paper settings (24 models; about 23 s (estimate))': the duration is
+    measured (an identical done sweep's timings, else this machine's estimate)."""
+    cfg = jobs.PRESETS[preset]
+    return f"{PRESET_TITLES[preset]} ({cfg.n_models} models; {manage.time_claim(cfg, rows)})"
+
+
+def grid_text(cfg) -> str:
+    """'6 leaks × 4 seeds, 8,192 samples, 30 epochs'."""
+    return (f"{len(cfg.leaks)} leaks × {cfg.seeds} seeds, {cfg.data.n:,} samples, "
+            f"{cfg.train.epochs} epochs")
+
+
+def _open(sweep_id: str) -> None:
+    st.switch_page(RESULT_PAGE, query_params={"sweep": sweep_id})
+
+
+def warmup_section(rows: list[dict]) -> None:
+    """Preset choice, the warm-up button and, when the preset was trained before, a note
+    and an explicit "Train again"."""
+    grids = " ".join(f"{PRESET_TITLES[p].split(',')[0].capitalize()}: {grid_text(c)}."
+                     for p, c in jobs.PRESETS.items())
+    preset = radio("Preset", tuple(jobs.PRESETS), "preset", help=f"{grids} {texts.PRESET}",
+                   format_func=lambda p: preset_label(p, rows))
+    cfg, name = jobs.PRESETS[preset], jobs.WARMUP_NAMES[preset]
+    found = manage.identical(rows, cfg)
+    readonly = cache.readonly()
+    if st.button("Reproduce the paper's warm-up", type="primary", icon=":material/play_arrow:",
+                 disabled=readonly, help=render.READONLY if readonly else None):
+        _open(manage.start_or_reuse(cache.store(), cfg, name)[0])
+    if found is None:
+        return
+    if found["status"] != "done":
+        st.caption(f"A sweep with these exact settings is {found['status']} (`"
+                   f"{found['id'][:6]}`): the button follows it instead of queuing another.")
+        return
+    st.caption(f"Trained before with these exact settings (sweep `{found['id'][:6]}`, "
+               f"{created_text(found)}): the button opens it without retraining.")
+    if st.button("Train again", key="warmup_again", icon=":material/replay:",
+                 disabled=readonly, help="Queue a new sweep with the same settings (same seeds: "
+                                         "expect the same numbers)."):
+        _open(manage.start_or_reuse(cache.store(), cfg, name, again=True)[0])
+
+
+def table_rows(rows: list[dict]) -> list[dict]:
+    """One row per sweep: status and progress, then every setting that tells sweeps apart."""
+    out = []
+    for r in rows:
+        c = r["config"]
+        d, m, t = c.get("data", {}), c.get("model", {}), c.get("train", {})
+        out.append({"sweep": r["id"], "name": r["name"], "status": r["status"],
+                    "progress": r["progress"], "models": r["n_runs"],
+                    "done": r["run_counts"]["done"], "failed": r["run_counts"]["failed"],
+                    "data": d.get("kind"), "n": d.get("n"), "d_u": d.get("d_u"),
+                    "leaks": ", ".join(f"{a:g}" for a in c.get("leaks", ())),
+                    "seeds": c.get("seeds"), "epochs": t.get("epochs"),
+                    "decoder": m.get("decoder"), "master seed": c.get("seed", 0),
+                    "created": created_text(r)})
+    return out
+
+
+PAGE_LINKS = [("pages/2_Train.py", "Train (progress)"), ("pages/3_Bi-Lipschitz.py",
+              "Bi-Lipschitz"), ("pages/4_Identifiability.py", "Identifiability"),
+              ("pages/5_ICA.py", "ICA"), ("pages/6_Paper.py", "Paper")]
+
+
+def sweeps_section(rows: list[dict]) -> None:
+    """The stored sweeps; the selected one gets page links, live progress, rename/delete."""
+    if not rows:
+        st.info("No sweeps yet: press the button above, or design one on the **Train** page.")
+        return
+    event = st.dataframe(table_rows(rows), hide_index=True, on_select="rerun",
+                         selection_mode="single-row", key="sweeps_table", column_config={
+                             "progress": st.column_config.ProgressColumn(
+                                 "progress", min_value=0.0, max_value=1.0, format="percent",
+                                 width="small"),
+                             **{k: st.column_config.Column(help=texts.COLUMNS[k])
+                                for k in ("status", "failed", "n", "d_u", "epochs",
+                                          "decoder", "master seed")}})
+    picked = event.selection.rows if event is not None else []
+    chosen = rows[picked[0]] if picked and picked[0] < len(rows) else None
+    if chosen is None:
+        st.caption("Select a row to open that sweep on a page, rename or delete it.")
+    else:
+        sid = chosen["id"]
+        for col, (path, label) in zip(st.columns(5), PAGE_LINKS, strict=True):
+            col.page_link(path, label=label, query_params={"sweep": sid})
+        if chosen["status"] in ACTIVE:
+            follow(sid, shown=chosen["status"])
+        elif chosen["status"] in STOPPED:
+            stopped(chosen)
+        manage.manage_panel(chosen)
+    st.caption("Sweeps live in the run store: the folder named by `NEARID_HOME` (default "
+               "`.nearid` in the app's working directory).")
