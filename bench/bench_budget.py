@@ -7,7 +7,10 @@ the resident memory of the command and all its descendants (summed, from /proc) 
 ``budget.estimate`` of the same config. Optionally the default sweep again
 under ``/usr/bin/time -v`` (the largest single process).
 
-    .venv/bin/python bench/bench_budget.py --repeats 2 [--recalibrate] [--time-v]
+    .venv/bin/python bench/bench_budget.py --repeats 2 --pause 60 --recalibrate --time-v
+
+On a machine shared with other work, the estimate takes the load average before each size
+(``budget.current_load``) into account; ``--pause`` keeps the previous sweep out of it.
 """
 
 from __future__ import annotations
@@ -126,6 +129,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--time-v", action="store_true", help="also run the default under time -v")
     p.add_argument("--only", default="", help="run only sizes whose name contains this")
+    p.add_argument("--pause", type=float, default=0.0,
+                   help="seconds to wait before each size, so that the load average no "
+                        "longer counts the previous sweep")
     p.add_argument("--recalibrate", action="store_true",
                    help="measure the rates again just before each size (a shared machine's "
                         "load changes) instead of using the cached calibration")
@@ -136,9 +142,13 @@ def main() -> None:
     for name, (cfg, args) in SIZES.items():
         if opts.only not in name:
             continue
+        time.sleep(opts.pause)
         load = os.getloadavg()[0]
         est = estimate(cfg, rates=calibration.measure() if opts.recalibrate else None)  # other work on the machine slows the runs down
-        runs = [run_once(args) for _ in range(opts.repeats)]
+        runs = [run_once(args)]
+        for _ in range(opts.repeats - 1):
+            time.sleep(opts.pause)
+            runs.append(run_once(args))
         mem = statistics.median(r["sum"] for r in runs)
         largest = statistics.median(r["largest"] for r in runs)
         secs = statistics.median(r["seconds"] for r in runs)
