@@ -32,12 +32,10 @@ sys.path.insert(0, str(ROOT))
 from nearid_core import calibration  # noqa: E402
 from nearid_core.budget import estimate  # noqa: E402
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig  # noqa: E402
+from nearid_core.presets import PRESETS, cli_flags  # noqa: E402
 
 SIZES = {
-    "tiny preset": (SweepConfig(data=DataConfig(n=1024), leaks=(0.0, 0.5, 0.9), seeds=2,
-                                train=TrainConfig(epochs=4, batch_size=128)),
-                    ["--n", "1024", "--epochs", "4", "--batch-size", "128",
-                     "--leaks", "0,0.5,0.9", "--seeds", "2"]),
+    "tiny preset": (PRESETS["tiny"], cli_flags("tiny").split()),
     "default": (SweepConfig(), []),
     "4x default (8 seeds, n = 32,768)": (SweepConfig(data=DataConfig(n=32768), seeds=8),
                                          ["--n", "32768", "--seeds", "8"]),
@@ -144,7 +142,7 @@ def main() -> None:
             continue
         time.sleep(opts.pause)
         load = os.getloadavg()[0]
-        est = estimate(cfg, rates=calibration.measure() if opts.recalibrate else None)  # other work on the machine slows the runs down
+        est = estimate(cfg, rates=calibration.measure() if opts.recalibrate else None)
         runs = [run_once(args)]
         for _ in range(opts.repeats - 1):
             time.sleep(opts.pause)

@@ -198,7 +198,7 @@ class Rates:
 # widths 4 to 512, d_x 8 to 1,024, within 1.3x): matmul FLOP/s, elementwise activation
 # values per second, QR work (out * in^2 per decoder layer) per second.
 R_MATMUL, R_ELEMENT, R_QR = 41e9, 3.3e8, 4.9e9
-POINT_S, ENTRY_S = 0.66e-6, 90e-9  # B(z): per (model, point) and per Jacobian entry
+POINT_S, ENTRY_S = 1.2e-6, 45e-9  # B(z): per (model, point) and per Jacobian entry
 DATA_S = 20e-9  # building the data, per value of x (mostly first touch of its pages)
 # Measured, on the reference machine shared with other work (load average about 2):
 START_S = 4.5  # the command: interpreter, torch, scipy / scikit-learn, the store, output
