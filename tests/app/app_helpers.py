@@ -18,3 +18,14 @@ def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+def smallest_train_page() -> AppTest:
+    """The Train page set to the smallest sweep that still has a seed pair (one leak)."""
+    at = open_app("pages/2_Train.py")
+    at.number_input(key="n").set_value(512).run()
+    at.radio(key="leakmode").set_value("single leak").run()
+    at.number_input(key="seeds").set_value(2).run()
+    at.number_input(key="epochs").set_value(1).run()
+    at.number_input(key="batch").set_value(128).run()
+    return at

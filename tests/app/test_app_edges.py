@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_helpers import open_app
+from app_helpers import open_app, smallest_train_page
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig, config_id, sweep_from_dict
@@ -107,12 +107,7 @@ def test_train_twice_queues_once_then_opens_the_finished_sweep_until_train_again
     from nearid_core.jobs import run_sweep_job
 
     store = use_home(tmp_path)
-    at = open_app("pages/2_Train.py")
-    at.number_input(key="n").set_value(512).run()
-    at.radio(key="leakmode").set_value("single leak").run()
-    at.number_input(key="seeds").set_value(2).run()
-    at.number_input(key="epochs").set_value(1).run()
-    at.number_input(key="batch").set_value(128).run()
+    at = smallest_train_page()
     at.button[0].click().run()  # Train
     at.button[0].click().run()  # ... and a second click before the first has trained
     ok(at)

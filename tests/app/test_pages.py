@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from app_helpers import open_app
+from app_helpers import open_app, smallest_train_page
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.jobs import run_sweep_job
@@ -225,12 +225,7 @@ def test_results_pages_explain_a_running_sweep(prepared, tmp_path, use_home):
 
 def test_train_page_runs_the_smallest_job_to_completion(tmp_path, use_home):
     store = use_home(tmp_path)
-    at = open_app("pages/2_Train.py")
-    at.number_input(key="n").set_value(512).run()
-    at.radio(key="leakmode").set_value("single leak").run()
-    at.number_input(key="seeds").set_value(2).run()
-    at.number_input(key="epochs").set_value(1).run()
-    at.number_input(key="batch").set_value(128).run()
+    at = smallest_train_page()
     ok(at)
     assert not at.error
     at.button[0].click().run()  # Train
