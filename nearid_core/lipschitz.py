@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.func import jacfwd, vmap
 
-from .models import EnsembleAE, mlp
+from .models import EnsembleAE, leaky
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
 
@@ -57,7 +57,7 @@ def _from_jacobians(jac: torch.Tensor) -> BiLipschitz:
 
 
 def decoder_jacobians(model: EnsembleAE, z: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Jacobians of every decoder at its own latents.
+    """Jacobians of every decoder at its own latents, in closed form.
 
     Parameters
     ----------
@@ -70,20 +70,29 @@ def decoder_jacobians(model: EnsembleAE, z: np.ndarray | torch.Tensor) -> torch.
 
     Notes
     -----
-    Forward-mode (``jacfwd``) because d_z <= d_x: it costs d_z Jacobian-vector products per
-    point instead of d_x vector-Jacobian products; vmapped over points and over models.
+    The decoder is an MLP with a leaky activation between layers, so
+    ``J = W_L D_{L-1} W_{L-1} ... D_1 W_1`` with ``D_k = diag(1 where h_k > 0, else slope)``
+    (at ``h_k = 0`` the slope, as autograd differentiates ``leaky``). Exact, and the same as
+    ``torch.func.jacfwd`` up to float rounding (``tests/core/test_lipschitz.py``); written
+    out because forward-mode AD through ``torch.lerp`` imports ``torch._dynamo``, about 2 s in
+    every fresh worker process.
     """
     dtype = model.slopes.dtype  # float32 as trained; float64 after model.double()
     zt = torch.as_tensor(np.asarray(z) if not torch.is_tensor(z) else z, dtype=dtype)
     with torch.no_grad():
         ws, bs = model.decoder_params()
-    def decode_point(zi, w, b, s):  # one model, one point: (d_z,) -> (d_x,)
-        return mlp(zi[None], w, b, s)[0]
-
-    one = jacfwd(decode_point, argnums=0)  # (d_z,) -> (d_x, d_z)
-    per_points = vmap(one, in_dims=(0, None, None, None))  # over points of one model
-    z_dim = 0 if zt.dim() == 3 else None
-    return vmap(per_points, in_dims=(z_dim, 0, 0, 0))(zt, ws, bs, model.slopes)
+        slope = model.slopes.view(-1, 1, 1)  # (M, 1, 1)
+        h = zt.expand(len(model.slopes), *zt.shape[-2:])  # (M, n, d_z)
+        jac = None
+        for k, (w, b) in enumerate(zip(ws, bs, strict=True)):  # w: (M, out, in)
+            pre = torch.baddbmm(b.unsqueeze(-2), h, w.mT)  # (M, n, out)
+            step = w.unsqueeze(1)  # (M, 1, out, in)
+            jac = step.expand(-1, h.shape[1], -1, -1) if jac is None else step @ jac
+            if k < len(ws) - 1:
+                gate = torch.where(pre > 0, torch.ones((), dtype=dtype), slope)  # (M, n, out)
+                jac = jac * gate.unsqueeze(-1)  # (M, n, out, d_z)
+                h = leaky(pre, slope)
+        return jac
 
 
 def decoder_bilipschitz(model: EnsembleAE, z: np.ndarray, *, chunk: int = 4096) -> BiLipschitz:

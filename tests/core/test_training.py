@@ -83,3 +83,32 @@ def test_training_reduces_the_loss_and_encodes_every_model():
     assert res.loss_history[0, -1] < 0.5 * res.loss_history[0, 0]
     z = encode(res.model, make_data(DATA).x_test)
     assert z.shape == (1, 205, 2) and z.dtype == np.float64
+
+
+def test_nearid_adam_equals_torch_adam_bit_for_bit():
+    # nearid_core.adam.Adam avoids torch.optim's import of torch._dynamo; it must give the
+    # very same float32 weights as torch.optim.Adam(foreach=True), with weight decay on one
+    # group only, over many steps (exact equality, not a tolerance).
+    from nearid_core.adam import Adam
+
+    gen = torch.Generator().manual_seed(0)
+    init = [torch.randn(5, 3, generator=gen), torch.randn(3, generator=gen),
+            torch.randn(4, 5, generator=gen)]
+    data = torch.randn(40, 3, generator=gen)
+
+    def run(make):
+        ps = [p.clone().requires_grad_(True) for p in init]
+        opt = make([{"params": ps[:2], "weight_decay": 0.0},
+                    {"params": ps[2:], "weight_decay": 1e-3}])
+        for step in range(60):
+            x = data[step % 40]
+            loss = (ps[2] @ torch.tanh(ps[0] @ x + ps[0][:, 0] * ps[1].sum())).square().sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return [p.detach() for p in ps]
+
+    ours = run(lambda g: Adam(g, lr=0.01))
+    theirs = run(lambda g: torch.optim.Adam(g, lr=0.01, foreach=True))
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.equal(a, b)
