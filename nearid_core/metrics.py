@@ -166,7 +166,8 @@ def weak_mcc(z, u, *, fit_idx=None, eval_idx=None, max_iter: int = 1000) -> Weak
     return WeakMccResult(score=float(canonical.mean()), canonical=canonical, out_of_sample=oos)
 
 
-def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False) -> dict:
+def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False,
+                           authors: bool = False, same_infoe: dict | None = None) -> dict:
     """All structural metrics as flat floats, on one seeded 50/50 split.
 
     Parameters
@@ -179,6 +180,14 @@ def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False) 
         Also return ``infoe_authors``: InfoE by the InfoMEC authors' protocol
         (``infomec.infoe_authors``), for reading beside the paper's Table 2. About twice the
         cost of the other metrics together on 1,600 rows.
+    authors : bool, default=False
+        Also return ``infom_authors``, ``infoe_authors`` and ``infoc_authors``: InfoMEC by
+        the authors' protocol (``infomec(..., protocol="authors")``), the one read beside
+        the paper's Table 2.
+    same_infoe : dict, optional
+        Scores of latents of which ``z`` is an invertible linear map (ICA of all latents):
+        their ``infoe`` (and ``infoe_authors``) are reused instead of refitted, because
+        InfoE cannot change under such a map (``infomec.INFOE_ICA_TEXT``).
 
     Returns
     -------
@@ -195,7 +204,8 @@ def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False) 
     """
     z, u = check_pair(z, u, names=("z", "u"))
     fit, ev = split_fit_eval(z.shape[0], seed=seed)
-    info = infomec(z, u, seed=seed)
+    reuse = same_infoe or {}
+    info = infomec(z, u, seed=seed, infoe=reuse.get("infoe"))
     d = dci(z, u, seed=seed)
     scores = {
         "mcc": mcc(z, u, fit_idx=fit, eval_idx=ev).score,
@@ -204,6 +214,10 @@ def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False) 
         "infom": info.infom, "infoe": info.infoe, "infoc": info.infoc,
         "dci_d": d.disentanglement, "dci_c": d.completeness, "dci_i": d.informativeness,
     }
-    if authors_infoe:
+    if authors:
+        theirs = infomec(z, u, seed=seed, protocol="authors", infoe=reuse.get("infoe_authors"))
+        scores |= {"infom_authors": theirs.infom, "infoe_authors": theirs.infoe,
+                   "infoc_authors": theirs.infoc}
+    elif authors_infoe:
         scores["infoe_authors"] = infoe_authors(z, bin_factors(u, n_bins=info.n_bins))
     return scores

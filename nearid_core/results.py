@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import summary
-from .analysis import SCORES
+from .analysis import AUTHORS, SCORES
 from .claims import N_HIDDEN_DECODER
+from .fits import NA
 from .config import SweepConfig, sweep_from_dict
 from .lipschitz import orthogonal_bound
 from .store import DamagedArtefact, RunStore, StoreError
@@ -265,5 +266,6 @@ def reproduction_rows(view: SweepView) -> list[dict]:
     return [{**{k: r[k] for k in keep[:1]},
              **{g: r[f"stat_{g}"] for g in ("perm", "rigid", "linear", "ica")},
              **{k: r[k] for k in keep[1:]},
-             **{f"{s}_{w}": r[f"{s}_{w}"] for s in ("infom", "infoe", "infoc")
-                for w in ("before", "after")}} for r in view.per_leak]
+             **{f"{s}_{w}": r.get(f"{s}_{w}", NA)
+                for s in ("infom", "infoe", "infoc", *AUTHORS) for w in ("before", "after")}}
+            for r in view.per_leak]

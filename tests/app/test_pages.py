@@ -16,8 +16,8 @@ from nearid_ui import paper
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # torch's import alone exceeds AppTest's 3 s default
-PAGES = ["pages/1_Data.py", "pages/2_Train.py", "pages/3_Bi-Lipschitz.py",
-         "pages/4_Identifiability.py", "pages/5_ICA.py", "pages/6_Paper.py"]
+PAGES = ["pages/data_page.py", "pages/train_page.py", "pages/bilipschitz_page.py",
+         "pages/identifiability_page.py", "pages/ica_page.py", "pages/paper_page.py"]
 RESULT_PAGES = PAGES[2:5]
 
 
@@ -69,8 +69,8 @@ def test_every_page_loads_with_a_prepared_store(page, prepared, use_home):
     at = open_app(page)
     ok(at)
     assert not at.error, texts_of(at.error)
-    expected = {"1_Data": 2, "2_Train": 1, "3_Bi-Lipschitz": 2, "4_Identifiability": 3,
-                "5_ICA": 6, "6_Paper": 0}
+    expected = {"data_page": 2, "train_page": 1, "bilipschitz_page": 2, "identifiability_page": 3,
+                "ica_page": 6, "paper_page": 0}
     assert len(charts(at)) == expected[page.split("/")[1][:-3]]
 
 
@@ -85,7 +85,7 @@ def test_home_lists_stored_sweeps(prepared, use_home):
 
 def test_data_page_measures_an_isometric_generator(tmp_path, use_home):
     use_home(tmp_path)
-    at = open_app("pages/1_Data.py")
+    at = open_app("pages/data_page.py")
     # rolled data are an exact isometry: B(u) = 1 up to float error
     assert at.metric[0].value == "1.0000"
     at.selectbox(key="kind").set_value("square").run()
@@ -98,7 +98,7 @@ def test_data_page_measures_an_isometric_generator(tmp_path, use_home):
 
 def test_bilipschitz_table_shows_the_stored_numbers(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/3_Bi-Lipschitz.py", {"sweep": prepared.tiny})
+    at = open_app("pages/bilipschitz_page.py", {"sweep": prepared.tiny})
     ok(at)
     stored = store.get_sweep(prepared.tiny)["analysis"]["per_leak"]
     shown = at.dataframe[0].value
@@ -115,7 +115,7 @@ def test_bilipschitz_table_shows_the_stored_numbers(prepared, use_home):
 
 def test_identifiability_fit_matches_the_analysis(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/4_Identifiability.py", {"sweep": prepared.tiny})
+    at = open_app("pages/identifiability_page.py", {"sweep": prepared.tiny})
     ok(at)
     fits = store.get_sweep(prepared.tiny)["analysis"]["fits"]
     table = at.dataframe[0].value
@@ -134,7 +134,7 @@ def test_identifiability_fit_matches_the_analysis(prepared, use_home):
 
 def test_identifiability_with_one_seed_explains_the_empty_statistical_view(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/4_Identifiability.py", {"sweep": prepared.single_seed})
+    at = open_app("pages/identifiability_page.py", {"sweep": prepared.single_seed})
     ok(at)
     assert "no pair to compare" in texts_of(at.info)
     at.radio(key="view").set_value("structural").run()
@@ -145,13 +145,13 @@ def test_identifiability_with_one_seed_explains_the_empty_statistical_view(prepa
 
 def test_a_link_reproduces_the_view_and_bad_links_are_explained(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/4_Identifiability.py",
+    at = open_app("pages/identifiability_page.py",
                   {"sweep": prepared.single_seed[:6], "view": "structural", "L": "L_mean"})
     ok(at)
     assert at.selectbox(key="sweep").value == prepared.single_seed
     assert at.radio(key="view").value == "structural"
     assert at.radio(key="L").value == "L_mean"
-    at = open_app("pages/4_Identifiability.py", {"sweep": "nope", "view": "sideways"})
+    at = open_app("pages/identifiability_page.py", {"sweep": "nope", "view": "sideways"})
     ok(at)
     warnings = texts_of(at.warning)
     assert "sweep=nope" in warnings and "view=sideways" in warnings
@@ -160,7 +160,7 @@ def test_a_link_reproduces_the_view_and_bad_links_are_explained(prepared, use_ho
 
 def test_ica_page_shows_the_stored_scores(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/5_ICA.py", {"sweep": prepared.tiny, "model": "2"})
+    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny, "model": "2"})
     ok(at)
     run = store.list_runs(prepared.tiny)[2]
     mcc_after = run["metrics"]["after"]["mcc"]
@@ -178,7 +178,7 @@ def test_ica_page_umap_runs_in_the_background(prepared, use_home, monkeypatch):
 
     use_home(prepared.home)
     monkeypatch.setattr(background, "umap", lambda key, X: ("running", None))
-    at = open_app("pages/5_ICA.py", {"sweep": prepared.tiny, "proj": "umap"})
+    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny, "proj": "umap"})
     ok(at)
     assert "computed in the background" in texts_of(at.info)
     assert any("PCA projection" in c.proto.spec for c in charts(at))
@@ -190,14 +190,14 @@ def test_ica_page_umap_runs_in_the_background(prepared, use_home, monkeypatch):
         return "done", Projection(z[:, :2], __import__("numpy").arange(len(z)), "umap",
                                   __import__("numpy").full(2, float("nan")))
     monkeypatch.setattr(background, "umap", done)
-    at = open_app("pages/5_ICA.py", {"sweep": prepared.tiny, "proj": "umap"})
+    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny, "proj": "umap"})
     ok(at)
     assert any("UMAP projection" in c.proto.spec for c in charts(at))
 
 
 def test_paper_page_labels_reported_and_computed_numbers(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/6_Paper.py", {"sweep": prepared.tiny})
+    at = open_app("pages/paper_page.py", {"sweep": prepared.tiny})
     ok(at)
     frames = [d.value for d in at.dataframe]
     reported = frames[0]
@@ -207,6 +207,19 @@ def test_paper_page_labels_reported_and_computed_numbers(prepared, use_home):
     assert set(computed["source"]) == {paper.COMPUTED}
     stored = store.get_sweep(prepared.tiny)["analysis"]["per_leak"]
     assert computed["rigid"].tolist() == pytest.approx([r["stat_rigid"] for r in stored])
+    # Table 2 beside the paper is by the InfoMEC authors' protocol: per leak, the mean over
+    # its models of their per-model InfoM (AE) and of InfoM after ICA (AE + ICA).
+    table2 = frames[3]
+    assert set(table2["protocol"]) == {"InfoMEC authors'"}
+    per_model = store.get_sweep(prepared.tiny)["analysis"]["per_model"]
+    leak_of = {str(r["index"]): r["leak"] for r in store.list_runs(prepared.tiny)}
+    for k, r in enumerate(stored):
+        ms = [m for i, m in per_model.items() if leak_of[i] == r["leak"]]
+        for row, when in ((table2.iloc[2 * k], "before"), (table2.iloc[2 * k + 1], "after")):
+            assert row["InfoM"] == pytest.approx(
+                sum(m[when]["infom_authors"] for m in ms) / len(ms))
+        # InfoE cannot change under ICA: carried over, identical
+        assert table2.iloc[2 * k]["InfoE"] == table2.iloc[2 * k + 1]["InfoE"]
     assert len(frames) == 6  # T1 x2, T2 x2, T3-4, claims
 
 
@@ -245,7 +258,7 @@ def test_train_page_runs_the_smallest_job_to_completion(tmp_path, use_home):
 
 def test_train_page_cancel(tmp_path, use_home):
     store = use_home(tmp_path)
-    at = open_app("pages/2_Train.py")
+    at = open_app("pages/train_page.py")
     at.button[0].click().run()
     sid = store.list_sweeps()[0]["id"]
     cancel = at.button(key=f"cancel_{sid}")
@@ -259,7 +272,7 @@ def test_train_page_cancel(tmp_path, use_home):
 
 def test_train_page_explains_bad_settings(tmp_path, use_home):
     use_home(tmp_path)
-    at = open_app("pages/2_Train.py")
+    at = open_app("pages/train_page.py")
     at.number_input(key="width").set_value(64).run()  # wider than d_x = 32
     ok(at)
     assert "d_z <= width <= d_x" in texts_of(at.error)
@@ -270,7 +283,7 @@ def test_train_page_explains_bad_settings(tmp_path, use_home):
 
 def test_train_page_shows_a_failed_model_with_its_reason(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/2_Train.py", {"sweep": prepared.with_failure})
+    at = open_app("pages/train_page.py", {"sweep": prepared.with_failure})
     ok(at)
     assert prepared.failed_reason in texts_of(at.error)
     statuses = list(at.dataframe[0].value["status"])
