@@ -38,15 +38,15 @@ def home_page() -> None:
 st.set_page_config(page_title="nearid", page_icon="🧭", layout="wide")
 PAGES = [
     st.Page(home_page, title="Home", icon=":material/home:", url_path="home", default=True),
-    st.Page("pages/1_Data.py", title="Data", icon=":material/scatter_plot:", url_path="Data"),
-    st.Page("pages/2_Train.py", title="Train", icon=":material/model_training:",
+    st.Page("pages/data_page.py", title="Data", icon=":material/scatter_plot:", url_path="Data"),
+    st.Page("pages/train_page.py", title="Train", icon=":material/model_training:",
             url_path="Train"),
-    st.Page("pages/3_Bi-Lipschitz.py", title="Bi-Lipschitz", icon=":material/straighten:",
+    st.Page("pages/bilipschitz_page.py", title="Bi-Lipschitz", icon=":material/straighten:",
             url_path="Bi-Lipschitz"),
-    st.Page("pages/4_Identifiability.py", title="Identifiability",
+    st.Page("pages/identifiability_page.py", title="Identifiability",
             icon=":material/compare_arrows:", url_path="Identifiability"),
-    st.Page("pages/5_ICA.py", title="ICA", icon=":material/grain:", url_path="ICA"),
-    st.Page("pages/6_Paper.py", title="Paper", icon=":material/description:",
+    st.Page("pages/ica_page.py", title="ICA", icon=":material/grain:", url_path="ICA"),
+    st.Page("pages/paper_page.py", title="Paper", icon=":material/description:",
             url_path="Paper"),
 ]
 NOT_FOUND = st.Page(routing.not_found_page(PAGES), title="Page not found",

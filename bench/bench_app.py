@@ -39,8 +39,8 @@ PAGES = {  # URL path: (title, what counts as the first result drawn)
     "ICA": ("Factors before and after ICA", ".js-plotly-plot"),
     "Paper": ("The paper's numbers", '[data-testid="stDataFrame"]'),
 }
-FILES = {"Data": "1_Data", "Train": "2_Train", "Bi-Lipschitz": "3_Bi-Lipschitz",
-         "Identifiability": "4_Identifiability", "ICA": "5_ICA", "Paper": "6_Paper"}
+FILES = {"Data": "data_page", "Train": "train_page", "Bi-Lipschitz": "bilipschitz_page",
+         "Identifiability": "identifiability_page", "ICA": "ica_page", "Paper": "paper_page"}
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen:

@@ -11,7 +11,7 @@ from .picker import created_text
 from .widgets import radio
 
 PRESET_TITLES = {"paper": "paper settings", "tiny": "tiny preset, rough numbers"}
-RESULT_PAGE = "pages/4_Identifiability.py"
+RESULT_PAGE = "pages/identifiability_page.py"
 
 
 def preset_label(preset: str, rows: list[dict]) -> str:
@@ -75,9 +75,9 @@ def table_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-PAGE_LINKS = [("pages/2_Train.py", "Train (progress)"), ("pages/3_Bi-Lipschitz.py",
-              "Bi-Lipschitz"), ("pages/4_Identifiability.py", "Identifiability"),
-              ("pages/5_ICA.py", "ICA"), ("pages/6_Paper.py", "Paper")]
+PAGE_LINKS = [("pages/train_page.py", "Train (progress)"), ("pages/bilipschitz_page.py",
+              "Bi-Lipschitz"), ("pages/identifiability_page.py", "Identifiability"),
+              ("pages/ica_page.py", "ICA"), ("pages/paper_page.py", "Paper")]
 
 
 def sweeps_section(rows: list[dict]) -> None:

@@ -83,3 +83,21 @@ def test_main_path_stays_on_this_machine(tmp_path):
     outside = sorted({u for u in requests if urlsplit(u).hostname not in LOCAL
                       and not u.startswith(("data:", "blob:"))})
     assert outside == [], f"requests to other hosts: {outside}"
+
+
+def test_a_fresh_server_opened_on_a_page_url_runs_the_app_around_it(tmp_path):
+    # Streamlit maps a first request to pages/<n>_<Name>.py's URL straight to that file,
+    # skipping app.py (no st.navigation: the sidebar said "app"). The page files' names
+    # must not produce any of the app's URLs.
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with serve_app(tmp_path / "store") as url, sync_api.sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/Train")
+            page.get_by_text("Train a leak").first.wait_for(timeout=WAIT_MS)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_text("Home", exact=True).wait_for(timeout=60_000)
+            assert nav.get_by_text("app", exact=True).count() == 0
+        finally:
+            browser.close()

@@ -48,9 +48,10 @@ beside(1, "pairs of pretrained models", f"seed pairs of {label or 'a sweep'}",
 
 st.subheader("Table 2 — InfoM / InfoE / InfoC, autoencoder before and after ICA")
 st.caption(texts.INFOMEC)
-beside(2, "Shapes3D, MPI3D, Falcor3D, Isaac3D", f"{label or 'a sweep'}, per leak",
+beside(2, "Shapes3D, MPI3D, Falcor3D, Isaac3D",
+       f"{label or 'a sweep'}, per leak, by the InfoMEC authors' protocol as the paper",
        paper.table2(), lambda rows: paper.computed_table2(rows, f"sweep {v.id}"))
-with st.expander("InfoE: the protocol used here, and why ICA cannot change it"):
+with st.expander("InfoMEC: the two protocols, and why ICA cannot change InfoE"):
     st.markdown(texts.INFOE_PROTOCOL)
     st.markdown(texts.INFOE_ICA)
 
