@@ -94,6 +94,8 @@ class InfoMecResult:
         Rows used after subsampling.
     protocol : str
         "nearid" or "authors" (see ``INFOE_PROTOCOL_TEXT``).
+    raw_nmi : ndarray of shape (n_factors, n_latents)
+        The NMI estimate before any clipping.
     """
 
     infom: float
@@ -104,6 +106,7 @@ class InfoMecResult:
     n_bins: int
     n_rows: int
     protocol: str = "nearid"
+    raw_nmi: np.ndarray | None = None
 
 
 def bin_factors(u: np.ndarray, *, n_bins: int) -> np.ndarray:
@@ -146,19 +149,19 @@ def _standardise(z: np.ndarray) -> np.ndarray:
     return (z - z.mean(axis=0)) / np.where(std > 0, std, 1.0)  # constant latents become 0
 
 
-def _nmi(z: np.ndarray, v: np.ndarray, seed: int, *, per_column: bool = False) -> np.ndarray:
-    """(d_u, d_z) NMI; the authors estimate each latent on its own and do not clip."""
+def _nmi(z: np.ndarray, v: np.ndarray, seed: int) -> np.ndarray:
+    """(d_u, d_z) NMI, not clipped (nearid clips to [0, 1]; the authors do not).
+
+    sklearn's k-NN estimator treats each latent on its own, as the authors' per-latent
+    calls do; one call for all latents differs from theirs only in the 1e-10-scale jitter
+    it adds to break ties.
+    """
     nmi = np.empty((v.shape[1], z.shape[1]))  # (d_u, d_z)
     for i, codes in enumerate(v.T):
-        if per_column:
-            mi = np.concatenate([mutual_info_classif(
-                z[:, [j]], codes, discrete_features=False, n_neighbors=_N_NEIGHBORS,
-                random_state=seed) for j in range(z.shape[1])])
-        else:
-            mi = mutual_info_classif(z, codes, discrete_features=False,
-                                     n_neighbors=_N_NEIGHBORS, random_state=seed)
+        mi = mutual_info_classif(z, codes, discrete_features=False,
+                                 n_neighbors=_N_NEIGHBORS, random_state=seed)
         nmi[i] = mi / _entropy(codes)
-    return nmi if per_column else np.clip(nmi, 0.0, 1.0)
+    return nmi
 
 
 def _peakedness(nmi: np.ndarray, axis: int) -> float:
@@ -246,7 +249,7 @@ def infoe_authors(z, v) -> float:
 
 
 def infomec(z, u, *, n_bins: int = 20, seed: int = 0, protocol: str = "nearid",
-            infoe: float | None = None) -> InfoMecResult:
+            infoe: float | None = None, same_z: InfoMecResult | None = None) -> InfoMecResult:
     """InfoM / InfoE / InfoC of latents ``z`` against ground-truth factors ``u``.
 
     Parameters
@@ -267,6 +270,10 @@ def infomec(z, u, *, n_bins: int = 20, seed: int = 0, protocol: str = "nearid",
         InfoE already computed, by the same protocol, on latents of which ``z`` is an
         invertible linear map (e.g. before ICA): used as is instead of refitting
         (``INFOE_ICA_TEXT``: exact for the authors' protocol, within about 0.001 for nearid's).
+    same_z : InfoMecResult, optional
+        A result for the same ``z``, ``u``, ``n_bins`` and ``seed`` by the other protocol:
+        where it used the same rows (all of them: at most 2,000), its MI estimate is reused,
+        since both protocols run the same estimator with the same seed on them.
 
     Returns
     -------
@@ -302,11 +309,13 @@ def infomec(z, u, *, n_bins: int = 20, seed: int = 0, protocol: str = "nearid",
         raise ValueError(f"u has constant factors {constant}: their entropy is 0")
     zs = _standardise(z[rows])
     authors = protocol == "authors"
-    nmi = _nmi(zs, v, seed, per_column=authors)
+    reuse = same_z is not None and same_z.n_rows == rows.size == z.shape[0]
+    raw = same_z.raw_nmi if reuse else _nmi(zs, v, seed)
+    nmi = raw if authors else np.clip(raw, 0.0, 1.0)
     return InfoMecResult(
         infom=_peakedness(nmi[:, active], axis=0),
         infoe=(float(infoe) if infoe is not None
                else infoe_authors(zs, v) if authors else _infoe(zs, v, seed)),
         infoc=_peakedness(nmi[:, active], axis=1), nmi=nmi, active=active,
-        n_bins=int(n_bins), n_rows=int(rows.size), protocol=protocol,
+        n_bins=int(n_bins), n_rows=int(rows.size), protocol=protocol, raw_nmi=raw,
     )

@@ -215,7 +215,8 @@ def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False,
         "dci_d": d.disentanglement, "dci_c": d.completeness, "dci_i": d.informativeness,
     }
     if authors:
-        theirs = infomec(z, u, seed=seed, protocol="authors", infoe=reuse.get("infoe_authors"))
+        theirs = infomec(z, u, seed=seed, protocol="authors", infoe=reuse.get("infoe_authors"),
+                         same_z=info)
         scores |= {"infom_authors": theirs.infom, "infoe_authors": theirs.infoe,
                    "infoc_authors": theirs.infoc}
     elif authors_infoe:

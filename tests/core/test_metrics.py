@@ -226,3 +226,19 @@ def test_infoe_is_carried_over_under_ica_and_equals_a_refit():
     assert after["infom_authors"] > before["infom_authors"] + 0.1
     theirs = infomec(z, u, seed=0, protocol="authors")
     assert (before["infom_authors"], before["infoc_authors"]) == (theirs.infom, theirs.infoc)
+
+
+@pytest.mark.parametrize("n", [600, 2500])
+def test_authors_protocol_reuses_nearids_mi_only_on_the_same_rows(n):
+    # Both protocols run one k-NN MI estimator with one seed; on the same rows (n <= 2,000,
+    # where nearid does not subsample) the estimate is shared, unclipped for the authors.
+    rng = np.random.default_rng(2)
+    u = rng.uniform(size=(n, 2))
+    z = u @ np.array([[1.0, 0.5], [0.1, 1.0]]) + 0.05 * rng.normal(size=(n, 2))
+    ours = infomec(z, u, seed=0)
+    fresh = infomec(z, u, seed=0, protocol="authors")
+    shared = infomec(z, u, seed=0, protocol="authors", same_z=ours)
+    np.testing.assert_array_equal(shared.nmi, fresh.nmi)
+    assert (shared.infom, shared.infoc, shared.infoe) == (fresh.infom, fresh.infoc, fresh.infoe)
+    if n <= 2000:
+        np.testing.assert_array_equal(ours.nmi, np.clip(fresh.nmi, 0, 1))
