@@ -1,0 +1,1 @@
+"""nearid_core.runs (see STYLE.md 'Growing the house')."""
