@@ -1,0 +1,1 @@
+"""nearid_core.science (see STYLE.md 'Growing the house')."""

@@ -1,0 +1,1 @@
+"""nearid_core.studies (see STYLE.md 'Growing the house')."""
