@@ -24,7 +24,9 @@ MIN_LEAKS = 3  # a one-parameter shape judged on fewer points says nothing
 MIN_L_SPREAD = 0.05  # max L − min L: below it every point sits at the same L
 N_BOOT = 1000
 CI = 0.95
-SHAPE_RATIO = 3.0  # one shape must leave ≤ 1/3 of the other's unexplained variance (1 − R²)
+SHAPE_RATIO = 3.0  # one shape must leave ≤ 1/3 of the other's unexplained variance per
+# residual degree of freedom ((1 − R²) / (points − parameters))
+MIN_SHAPE_POINTS = 5  # the line keeps ≥ 3 residual degrees of freedom
 NEGATIVE_R2 = ("R² < 0: the fitted curve is further from the errors than their mean is "
                "(worse than a constant)")
 
@@ -102,7 +104,13 @@ class Theorem1Fit:
         if not (np.isfinite(self.r2) and np.isfinite(self.r2_line)):
             return "n/a (the errors do not vary)"
         told = f"R² {self.r2:.3f} (√ shape) vs {self.r2_line:.3f} (line)"
-        left_sqrt, left_line = max(1 - self.r2, 0.0), max(1 - self.r2_line, 0.0)
+        if self.n_points < MIN_SHAPE_POINTS:
+            return (f"not told apart: {told}, but {self.n_points} points leave the line (two "
+                    f"parameters) {self.n_points - 2} degree(s) of freedom; needs "
+                    f"≥ {MIN_SHAPE_POINTS} points")
+        # Unexplained variance per residual degree of freedom: the line spends two.
+        left_sqrt = max(1 - self.r2, 0.0) / (self.n_points - 1)
+        left_line = max(1 - self.r2_line, 0.0) / (self.n_points - 2)
         if left_line > 1e-12 and left_sqrt * SHAPE_RATIO <= left_line:
             return f"the √ shape fits better: {told}"
         if left_sqrt > 1e-12 and left_line * SHAPE_RATIO <= left_sqrt:

@@ -125,6 +125,23 @@ def test_r2_of_both_shapes_picks_the_shape_that_made_the_data():
     assert flat.r2 < 0 and flat.note() == fits.NEGATIVE_R2
 
 
+def test_three_points_cannot_tell_a_line_from_the_sqrt_shape():
+    # A line a + bL has two parameters: through 3 points it keeps 1 degree of freedom and
+    # fits almost any convex or concave trend (here it is exact, R² = 1), so raw R² would
+    # always favour it. With so few points the shapes are "not told apart", said why.
+    L = np.array([0.0, 1.0, 3.0])
+    exact_line = fits.fit_per_leak(L, [[e] for e in 0.02 + 0.01 * L])
+    assert exact_line.r2_line == pytest.approx(1.0) and exact_line.r2 < 1
+    assert exact_line.shapes().startswith("not told apart")
+    assert "3 points leave the line (two parameters) 1 degree(s) of freedom" in \
+        exact_line.shapes()
+    # The same line sampled at 6 leaks is told apart: per residual degree of freedom it
+    # leaves far less unexplained than a curve through the origin.
+    L6 = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 4.0])
+    six = fits.fit_per_leak(L6, [[e] for e in 0.02 + 0.01 * L6 + 1e-4 * np.sin(7 * L6)])
+    assert six.shapes().startswith("the line a + bL fits better")
+
+
 def test_a_pairs_L_is_the_larger_of_its_two_models():
     assert fits.pair_L([0.5, 2.0], [1.5, 0.1]).tolist() == [1.5, 2.0]
     doc = _doc()
