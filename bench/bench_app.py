@@ -2,6 +2,7 @@
 
     python bench/bench_app.py                  # empty temp store: trains the paper warm-up
     python bench/bench_app.py --store PATH     # reuse a store with a done default sweep
+    python bench/bench_app.py --warmup-only tiny --repeat 5   # only the warm-up button
 
 Measured in Debian's Chromium against the real server (``streamlit run``, 127.0.0.1):
 - cold start: process start -> health check answers, and -> Home's title drawn;
@@ -117,8 +118,8 @@ def apptest_bench(home: Path, sweep: str, loads: int, pages: list[str]) -> dict[
     return out
 
 
-def warmup(page, url: str) -> tuple[float, str]:
-    page.goto(f"{url}/?preset=paper")
+def warmup(page, url: str, preset: str = "paper") -> tuple[float, str]:
+    page.goto(f"{url}/?preset={preset}")
     button = page.get_by_role("button", name="Reproduce the paper's warm-up")
     button.wait_for(timeout=60_000)
     t0 = time.perf_counter()
@@ -129,13 +130,58 @@ def warmup(page, url: str) -> tuple[float, str]:
     return seconds, page.url.rsplit("sweep=", 1)[1].split("&")[0]
 
 
+def _timeline(sweep: dict, t_click: float) -> str:
+    """Where the seconds went, from the store's own timestamps (epoch seconds)."""
+    def at(key):
+        value = sweep.get(key)
+        return f"{value - t_click:.1f}" if isinstance(value, (int, float)) else "?"
+    timings = sweep.get("timings") or {}
+    return (f"after the click: submitted {at('created_at')} s, started {at('started_at')} s, "
+            f"finished {at('updated_at')} s (train {timings.get('train_s', float('nan')):.1f}"
+            f" s, analysis {timings.get('analysis_s', float('nan')):.1f} s)")
+
+
+def warmup_only(preset: str, repeat: int) -> int:
+    """Button -> charts, each time on a fresh server and an empty store (cold runner)."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            proc = start_server(Path(tmp), port)
+            try:
+                _wait_healthy(url, proc, 120)
+                with sync_playwright() as pw:
+                    browser = launch_chromium(pw)
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    t_click = time.time()
+                    seconds, sweep = warmup(page, url, preset)
+                    times.append(seconds)
+                    browser.close()
+                print("    " + _timeline(RunStore(Path(tmp)).get_sweep(sweep), t_click))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+        print(f"  {preset}: button -> charts {times[-1]:.1f} s", flush=True)
+    print(f"warm-up ({preset} preset), button -> Identifiability charts: median "
+          f"{statistics.median(times):.1f} s of {repeat} ({os.cpu_count()} CPUs)")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="nearid app benchmark")
     p.add_argument("--store", help="a store with a done default sweep (skips the warm-up)")
     p.add_argument("--loads", type=int, default=5, help="measured loads per page")
     p.add_argument("--pages", nargs="*", default=list(PAGES), choices=list(PAGES),
                    help="pages to measure (default: all)")
+    p.add_argument("--warmup-only", choices=("paper", "tiny"),
+                   help="only time the warm-up button of this preset, on fresh servers")
+    p.add_argument("--repeat", type=int, default=5, help="warm-ups for --warmup-only")
     args = p.parse_args(argv)
+    if args.warmup_only:
+        return warmup_only(args.warmup_only, args.repeat)
     from playwright.sync_api import sync_playwright
 
     rows = []
