@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nearid_core.store import RunStore  # noqa: E402
+from nearid_core.runs.store import RunStore  # noqa: E402
 from nearid_ui.serve import _wait_healthy, free_port, launch_chromium  # noqa: E402
 
 PAGES = {  # URL path: (title, what counts as the first result drawn)

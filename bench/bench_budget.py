@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nearid_core import calibration  # noqa: E402
-from nearid_core.budget import estimate  # noqa: E402
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig  # noqa: E402
-from nearid_core.presets import PRESETS, cli_flags  # noqa: E402
+from nearid_core.engine.budget import estimate  # noqa: E402
+from nearid_core.studies.presets import PRESETS, cli_flags  # noqa: E402
 
 SIZES = {
     "tiny preset": (PRESETS["tiny"], cli_flags("tiny").split()),

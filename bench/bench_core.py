@@ -28,10 +28,10 @@ from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from nearid_core.config import SweepConfig  # noqa: E402
-from nearid_core.lipschitz import decoder_bilipschitz  # noqa: E402
-from nearid_core.models import layer_widths  # noqa: E402
-from nearid_core.sweep import dataset_for, train_sweep  # noqa: E402
-from nearid_core.training import encode, train_ensemble  # noqa: E402
+from nearid_core.science.lipschitz import decoder_bilipschitz  # noqa: E402
+from nearid_core.science.models import layer_widths  # noqa: E402
+from nearid_core.science.training import encode, train_ensemble  # noqa: E402
+from nearid_core.studies.sweep import dataset_for, train_sweep  # noqa: E402
 
 torch.set_num_threads(1)
 

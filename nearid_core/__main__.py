@@ -12,10 +12,10 @@ import signal
 import sqlite3
 import sys
 
-from .cli import Parser, UsageError, add_sweep_options, one_line, sweep_name, sweep_ref
-from .commands import COMMANDS
-from .lifecycle import Interrupted, exit_code
-from .store import StoreError, default_home
+from nearid_core.cli import Parser, UsageError, add_sweep_options, one_line, sweep_name, sweep_ref
+from nearid_core.commands import COMMANDS
+from nearid_core.engine.lifecycle import Interrupted, exit_code
+from nearid_core.runs.store import StoreError, default_home
 
 ID_HELP = "sweep id (a unique prefix is enough; see `list`)"
 
@@ -59,7 +59,7 @@ def build_parser() -> Parser:
                               "(per model: leak, seed, status, latents, ICA latents and "
                               "unmixing, B(z), weights; the fit/eval split, configs and "
                               "analysis) to one .npz file (loads with allow_pickle=False; "
-                              "read it with nearid_core.export.load)"),
+                              "read it with nearid_core.runs.export.load)"),
             ("report", "html", "write the self-contained HTML report of an analysed sweep")):
         c = sub.add_parser(name, help=text)
         c.add_argument("sweep", type=sweep_ref, metavar="SWEEP", help=ID_HELP)

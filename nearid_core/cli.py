@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from .config import SweepConfig
-from .settings import BY_NAME, MIN_RADIUS, SETTINGS, Setting, build_config
+from nearid_core.config import SweepConfig
+from nearid_core.settings import BY_NAME, MIN_RADIUS, SETTINGS, Setting, build_config
 
 __all__ = ["MIN_RADIUS", "Parser", "UsageError", "add_sweep_options", "sweep_config"]
 MAX_NAME = 200
@@ -100,7 +100,7 @@ def sweep_ref(text: str) -> str:
 
 def size_arg(text: str) -> int:
     """An argparse type: a memory size like 2G or 512MB (see ``budget.parse_size``)."""
-    from .budget import parse_size
+    from nearid_core.engine.budget import parse_size
 
     try:
         return parse_size(text)

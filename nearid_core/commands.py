@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from .cli import (
+from nearid_core.cli import (
     ProgressPrinter,
     UsageError,
     check_output,
@@ -24,7 +24,7 @@ from .cli import (
     one_line,
     sweep_config,
 )
-from .store import DB_NAME, RunStore, default_home
+from nearid_core.runs.store import DB_NAME, RunStore, default_home
 
 LEAK_COLUMNS = [
     ("leak", "leak", ".2f"), ("models", "models", "d"), ("recon_mse", "recon MSE", ".2e"),
@@ -107,7 +107,7 @@ def _why_no_results(sweep: dict) -> str:
 
 
 def _write(path: str, write: Callable[[IO[bytes]], object], option: str) -> None:
-    from ._files import atomic_write  # temp file + rename: never half a file
+    from nearid_core.runs._files import atomic_write  # temp file + rename: never half a file
 
     try:
         atomic_write(Path(path), write)
@@ -129,9 +129,9 @@ def _check_outputs(args) -> dict:
 
 
 def cmd_sweep(args) -> int:
-    from .budget import BudgetError, check_budget
-    from .jobs import run_sweep_job, submit_sweep
-    from .lifecycle import handle_signals
+    from nearid_core.engine.budget import BudgetError, check_budget
+    from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+    from nearid_core.engine.lifecycle import handle_signals
 
     cfg = sweep_config(args)
     limits = _check_outputs(args)
@@ -189,8 +189,8 @@ def _write_outputs(store: RunStore, sweep_id: str, args, seconds: float, *,
 
 
 def cmd_runner(args) -> int:
-    from .jobs import runner_loop
-    from .lifecycle import handle_signals
+    from nearid_core.runs.jobs import runner_loop
+    from nearid_core.engine.lifecycle import handle_signals
 
     store = open_store(create=True)
     with handle_signals():
@@ -221,8 +221,9 @@ def _print_sweep(store: RunStore, sweep_id: str) -> None:
 
 
 def _print_analysis(analysis: dict, runs: list[dict], *, orthogonal: bool) -> None:
-    from . import efficiency, summary
-    from .claims import N_HIDDEN_DECODER, claim_rows, l_dips, l_drivers
+    from nearid_core.science import efficiency
+    from nearid_core.studies import summary
+    from nearid_core.studies.claims import N_HIDDEN_DECODER, claim_rows, l_dips, l_drivers
 
     rows = summary.leak_rows(analysis, runs)
     for r in rows:
@@ -251,7 +252,7 @@ def _print_analysis(analysis: dict, runs: list[dict], *, orthogonal: bool) -> No
 
 
 def _print_fits(analysis: dict, runs: list[dict]) -> None:
-    from .summary import L_BASES, L_SUMMARIES, theorem1_fits
+    from nearid_core.studies.summary import L_BASES, L_SUMMARIES, theorem1_fits
 
     print("\nTheorem-1 fit of the rigid error, error = c * sqrt(2L + L^2) through the origin "
           "[95% bootstrap interval over seed pairs], beside the line a + bL:")
@@ -270,7 +271,7 @@ def _print_fits(analysis: dict, runs: list[dict]) -> None:
 
 
 def _sweep_doc(store: RunStore, sweep_id: str) -> dict:
-    from .export import sweep_document  # the same document as the app's JSON download
+    from nearid_core.runs.export import sweep_document  # the same document as the app's JSON download
 
     return sweep_document(store, sweep_id)
 
@@ -305,7 +306,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import sweep_arrays, write_npz
+    from nearid_core.runs.export import sweep_arrays, write_npz
 
     check_output(args.out, ".npz", option="--out", force=args.force)
     store = open_store(create=False)
@@ -321,7 +322,7 @@ def cmd_export(args) -> int:
                          f"({type(err).__name__}: {err})") from None
     _write(args.out, lambda fh: write_npz(fh, arrays), "--out")
     print(f"wrote {len(arrays['model_index'])} models of sweep {sweep['id']} to {args.out} "
-          "(read it with nearid_core.export.load)")
+          "(read it with nearid_core.runs.export.load)")
     for line in json.loads(str(arrays["missing_json"])):
         print(f"  not in the file: {line}")
     return 0
@@ -338,7 +339,7 @@ def _write_report(store: RunStore, sweep_id: str, path: str, option: str = "--re
     sweep = store.get_sweep(sweep_id)
     if not sweep["analysis"]:
         raise UsageError(f"sweep {sweep_id} has no results to report: {_why_no_results(sweep)}")
-    from .report import render  # plotly: seconds to import, only once there is something
+    from nearid_core.views.report import render  # plotly: seconds to import, only once there is something
 
     try:
         data = render(store, sweep_id).encode("utf-8")

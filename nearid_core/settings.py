@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .config import (
+from nearid_core.config import (
     DATA_KINDS,
     DECODERS,
     DEFAULT_LEAKS,

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 import streamlit as st
 
-from nearid_core.projection import MAX_POINTS, Projection, project
+from nearid_core.science.projection import MAX_POINTS, Projection, project
 
 
 @st.cache_resource(show_spinner=False)

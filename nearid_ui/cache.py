@@ -20,22 +20,22 @@ import numpy as np
 import streamlit as st
 
 from nearid_core.config import DataConfig, to_dict
-from nearid_core.store import RunStore, StoreError, default_home
+from nearid_core.runs.store import RunStore, StoreError, default_home
 
 from .jobs import ensure_runner, runner_enabled
 
 if TYPE_CHECKING:
-    from nearid_core import explore, results
-    from nearid_core.projection import Projection
+    from nearid_core.science.projection import Projection
+    from nearid_core.views import explore, results
 
 
 def _preload() -> None:
     import torch
 
     torch.set_num_threads(1)  # the app shares two cores with training workers
-    import nearid_core.explore  # noqa: F401
-    import nearid_core.metrics  # noqa: F401
-    import nearid_core.results  # noqa: F401
+    import nearid_core.science.metrics  # noqa: F401
+    import nearid_core.views.explore  # noqa: F401
+    import nearid_core.views.results  # noqa: F401
 
 
 log = logging.getLogger("nearid.app")
@@ -100,7 +100,7 @@ def sweep_row(sweep_id: str) -> dict | None:
 
 @st.cache_data(max_entries=24, show_spinner=False)
 def _view(home_: str, sweep_id: str, stamp: float) -> results.SweepView:
-    from nearid_core.results import load_view
+    from nearid_core.views.results import load_view
 
     return load_view(_store(home_), sweep_id)
 
@@ -113,7 +113,7 @@ def view(sweep_id: str) -> results.SweepView:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _error_curves(home_: str, sweep_id: str, stamp: float, kind: str, L_kind: str):
-    from nearid_core import results
+    from nearid_core.views import results
 
     return results.error_curves(_view(home_, sweep_id, stamp), kind=kind, L_kind=L_kind)
 
@@ -124,7 +124,7 @@ def error_curves(v: results.SweepView, kind: str, L_kind: str) -> results.ErrorC
 
 @st.cache_data(max_entries=32, show_spinner="Sampling the data and measuring its generator…")
 def _data_preview(cfg_json: str) -> explore.DataPreview:
-    from nearid_core import explore
+    from nearid_core.views import explore
 
     return explore.data_preview(DataConfig(**json.loads(cfg_json)))
 
@@ -135,7 +135,7 @@ def data_preview(cfg: DataConfig) -> explore.DataPreview:
 
 @st.cache_data(max_entries=64, show_spinner="Measuring B(z) over the latent plane…")
 def _b_map(home_: str, sweep_id: str, stamp: float, index: int, resolution: int):
-    from nearid_core import explore
+    from nearid_core.views import explore
 
     return explore.b_map(_store(home_), _view(home_, sweep_id, stamp), index,
                          resolution=resolution)
@@ -147,7 +147,7 @@ def b_map(v: results.SweepView, index: int, resolution: int = 60) -> explore.BMa
 
 @st.cache_data(max_entries=64, show_spinner="Decoding traversals…")
 def _traversals(home_: str, sweep_id: str, stamp: float, index: int, steps: int):
-    from nearid_core import explore
+    from nearid_core.views import explore
 
     return explore.traversals(_store(home_), _view(home_, sweep_id, stamp), index, steps=steps)
 
@@ -158,7 +158,7 @@ def traversals(v: results.SweepView, index: int, steps: int = 7) -> explore.Trav
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _correlations(home_: str, sweep_id: str, stamp: float, index: int) -> dict:
-    from nearid_core.metrics import mcc
+    from nearid_core.science.metrics import mcc
 
     v = _view(home_, sweep_id, stamp)
     m = v.model(index)
@@ -177,7 +177,7 @@ def correlations(v: results.SweepView, index: int) -> dict:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _pca(home_: str, sweep_id: str, stamp: float, index: int, source: str) -> Projection:
-    from nearid_core.projection import project
+    from nearid_core.science.projection import project
 
     return project(_latents(_view(home_, sweep_id, stamp), index, source), method="pca")
 

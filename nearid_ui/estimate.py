@@ -12,10 +12,10 @@ import threading
 
 import streamlit as st
 
-from nearid_core import calibration
-from nearid_core.budget import BudgetError, check_budget, format_bytes
 from nearid_core.config import SweepConfig
-from nearid_core.costs import Rates
+from nearid_core.engine import calibration
+from nearid_core.engine.budget import BudgetError, check_budget, format_bytes
+from nearid_core.engine.costs import Rates
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,7 +6,7 @@ these columns explains them.
 
 from __future__ import annotations
 
-from nearid_core import efficiency, fits
+from nearid_core.science import efficiency, fits
 
 from . import texts
 

@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from nearid_core.store import StoreError
+from nearid_core.runs.store import StoreError
 
 from . import cache, jobs
 
@@ -90,7 +90,7 @@ def _resubmit(row: dict) -> None:
 
 def _runner_down(store) -> bool:
     """Sweeps wait in the queue and no runner takes them."""
-    from nearid_core.jobs import runner_alive
+    from nearid_core.runs.jobs import runner_alive
 
     try:
         queued = any(r["status"] == "queued" for r in store.list_sweeps())

@@ -14,7 +14,7 @@ import threading
 import streamlit as st
 
 from nearid_core.config import SweepConfig, config_id, sweep_from_dict
-from nearid_core.store import LIVE, RunStore, StoreError
+from nearid_core.runs.store import LIVE, RunStore, StoreError
 
 from . import cache, jobs, render
 from .picker import escape_md
@@ -82,8 +82,8 @@ def time_claim(cfg: SweepConfig, rows: list[dict]) -> str:
     found = identical(rows, cfg)
     if found is not None and found["status"] == "done" and took(found):
         return f"trained here before: {took(found)}"
-    from nearid_core import budget, calibration
-    from nearid_core.costs import Rates
+    from nearid_core.engine import budget, calibration
+    from nearid_core.engine.costs import Rates
 
     rates = calibration.cached_rates()
     est = budget.estimate(cfg, rates=rates or Rates())

@@ -60,7 +60,7 @@ def sweep_label(config) -> str:
     sweep's own master seed.
     """
     from nearid_core.config import config_id
-    from nearid_core.presets import preset
+    from nearid_core.studies.presets import preset
 
     from .jobs import PRESETS
 

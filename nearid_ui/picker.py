@@ -17,7 +17,7 @@ from .live import ACTIVE, STOPPED, follow, stopped
 from .params import bind, number, publish
 
 if TYPE_CHECKING:
-    from nearid_core.results import SweepView
+    from nearid_core.views.results import SweepView
 
 PAGE_KEY = "_nearid_page"  # session key: url_path of the page being drawn (set by app.py)
 LABEL_CHARS = 28  # the sidebar's select box shows about 30 characters

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nearid_core import plots
-from nearid_core.jobs import runner_alive
+from nearid_core.runs.jobs import runner_alive
+from nearid_core.views import plots
 
 from . import cache, render
 from .jobs import ensure_runner, runner_enabled

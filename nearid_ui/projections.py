@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nearid_core import plots_latent
-from nearid_core.projection import Projection
-from nearid_core.results import ModelView, SweepView
+from nearid_core.science.projection import Projection
+from nearid_core.views import plots_latent
+from nearid_core.views.results import ModelView, SweepView
 
 from . import background, cache, render, texts
 from .widgets import radio

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nearid_core.store import StoreError
+from nearid_core.runs.store import StoreError
 
 from . import cache, ident_texts, texts  # noqa: F401 - ident_texts adds column help
 
@@ -87,7 +87,7 @@ def guard(what: str = "this page") -> Iterator[None]:
 
 def chart(fig, *, key: str, name: str) -> None:
     """A plotly chart (PNG from its camera icon) with an HTML download under it."""
-    from nearid_core.plots import figure_html
+    from nearid_core.views.plots import figure_html
 
     st.plotly_chart(fig, key=key, config={
         "displaylogo": False,
@@ -138,16 +138,16 @@ def _json_default(o):
 def sweep_json(view) -> str:
     """The sweep's settings, status, timings, analysis and per-model rows as JSON text:
     ``export.sweep_document``, the document of the command line's ``--json``."""
-    from nearid_core.export import sweep_document
+    from nearid_core.runs.export import sweep_document
 
     doc = sweep_document(cache.store(), view.id)
     return json.dumps(doc, indent=1, default=_json_default)
 
 
 def latents_npz(view) -> bytes:
-    """The sweep's export (``nearid_core.export``): the same bytes as
+    """The sweep's export (``nearid_core.runs.export``): the same bytes as
     ``python -m nearid_core export``."""
-    from nearid_core.export import export_bytes
+    from nearid_core.runs.export import export_bytes
 
     return export_bytes(cache.store(), view.id)
 
@@ -177,4 +177,4 @@ def sweep_downloads(view, *, key: str) -> None:
                        "nearid: held-out x and u, every model's leak, seed, status, latents, "
                        "ICA latents and unmixing, B(z), weights, and the fit/eval split. The "
                        "same file as `python -m nearid_core export`; read it with "
-                       "`nearid_core.export.load` (numpy only).")
+                       "`nearid_core.runs.export.load` (numpy only).")

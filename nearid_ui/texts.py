@@ -1,12 +1,12 @@
 """Help texts: one place for what each number means (PAPER.md §3 conventions)."""
 
-from nearid_core.efficiency import RULE as _EFFICIENCY_RULE
-from nearid_core.presets import PRESET_TEXTS
+from nearid_core.science.efficiency import RULE as _EFFICIENCY_RULE
+from nearid_core.studies.presets import PRESET_TEXTS
 
 _LAZY = {  # texts defined beside the science they describe; imported on first use only
-    "ICA_RESTARTS": ("nearid_core.ica", "ICA_RESTART_TEXT"),
-    "INFOE_ICA": ("nearid_core.infomec", "INFOE_ICA_TEXT"),
-    "INFOE_PROTOCOL": ("nearid_core.infomec", "INFOE_PROTOCOL_TEXT"),
+    "ICA_RESTARTS": ("nearid_core.science.ica", "ICA_RESTART_TEXT"),
+    "INFOE_ICA": ("nearid_core.science.infomec", "INFOE_ICA_TEXT"),
+    "INFOE_PROTOCOL": ("nearid_core.science.infomec", "INFOE_PROTOCOL_TEXT"),
 }
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nearid_core import plots, results
+from nearid_core.views import plots, results
 from nearid_ui import cache, render, texts
 from nearid_ui.widgets import model_picker, pick_sweep, radio, toggle
 

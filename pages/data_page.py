@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from nearid_core import plots, plots_latent
+from nearid_core.views import plots, plots_latent
 from nearid_ui import cache, render, texts
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.widgets import data_widgets

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from nearid_core import plots_ident, plots_latent, results
-from nearid_core.plots_ident import METRIC_NAMES
+from nearid_core.views import plots_ident, plots_latent, results
+from nearid_core.views.plots_ident import METRIC_NAMES
 from nearid_ui import cache, numbers, render, texts
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.projections import projection_panel

@@ -3,8 +3,9 @@ and the warm-up's claims checked on the sweep shown."""
 
 import streamlit as st
 
-from nearid_core import efficiency, ident_views, plots_ident, results
-from nearid_core.plots import GROUP_NAMES
+from nearid_core.science import efficiency
+from nearid_core.views import ident_views, plots_ident, results
+from nearid_core.views.plots import GROUP_NAMES
 from nearid_ui import cache, ident_texts, render, texts
 from nearid_ui.params import bind, publish
 from nearid_ui.widgets import pick_sweep, radio, toggle

@@ -3,7 +3,8 @@ checked on it."""
 
 import streamlit as st
 
-from nearid_core import efficiency, ident_views, results
+from nearid_core.science import efficiency
+from nearid_core.views import ident_views, results
 from nearid_ui import ident_texts, paper, render, texts  # noqa: F401 - ident_texts: column help
 from nearid_ui.widgets import pick_sweep
 

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig  # noqa: E402
-from nearid_core.jobs import run_sweep_job, submit_sweep  # noqa: E402
-from nearid_core.store import RunStore  # noqa: E402
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep  # noqa: E402
+from nearid_core.runs.store import RunStore  # noqa: E402
 from nearid_ui.serve import launch_chromium, serve_app  # noqa: E402
 
 DEMO = SweepConfig(data=DataConfig(n=2048), train=TrainConfig(epochs=12, batch_size=128),

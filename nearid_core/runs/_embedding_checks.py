@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import _embedding_formats as fmt
-from . import _embedding_tables as tables
-from ._embedding_formats import ArrayInfo, Problem, Source, mb
+from nearid_core.runs import _embedding_formats as fmt
+from nearid_core.runs import _embedding_tables as tables
+from nearid_core.runs._embedding_formats import ArrayInfo, Problem, Source, mb
 
 MAX_MB_ENV = "NEARID_MAX_UPLOAD_MB"
 DEFAULT_MAX_MB = 500.0

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._embedding_formats import SEPARATORS, Problem, damaged
+from nearid_core.runs._embedding_formats import SEPARATORS, Problem, damaged
 
 _INDEX_NOTE = "dropped the first column: it is unnamed, as pandas writes its index"
 

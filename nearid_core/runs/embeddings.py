@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _embedding_checks as checks
-from . import _embedding_formats as fmt
-from ._embedding_checks import DEFAULT_MAX_MB, MAX_MB_ENV, Limits
-from ._embedding_formats import FORMATS, ArrayInfo, Problem
+from nearid_core.runs import _embedding_checks as checks
+from nearid_core.runs import _embedding_formats as fmt
+from nearid_core.runs._embedding_checks import DEFAULT_MAX_MB, MAX_MB_ENV, Limits
+from nearid_core.runs._embedding_formats import FORMATS, ArrayInfo, Problem
 
 __all__ = ["DEFAULT_MAX_MB", "FORMATS", "MAX_MB_ENV", "PROBLEMS", "ArrayInfo", "Embedding", "EmbeddingError",
            "EmbeddingSet", "Labels", "Limits", "check_set", "list_npz_keys", "load_embedding",

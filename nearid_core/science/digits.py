@@ -28,10 +28,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch.nn import functional as F
 
-from nearid_core import lipschitz
 from nearid_core.config import DataConfig, ModelConfig
-from nearid_core.models import EnsembleAE, leaky, mlp
-from nearid_core.training import PerModelMSE
+from nearid_core.science import lipschitz
+from nearid_core.science.models import EnsembleAE, leaky, mlp
+from nearid_core.science.training import PerModelMSE
 
 PIXEL_MAX = 16.0  # load_digits pixels are integers 0..16
 N_DIGITS, N_PIXELS, N_CLASSES = 1797, 64, 10

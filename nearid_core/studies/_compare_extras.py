@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from nearid_core.fits import NA
-from nearid_core.kernels import check_rows
-from nearid_core.metrics import disentanglement_scores
-from nearid_core.projection import subsample
+from nearid_core.science.fits import NA
+from nearid_core.science.kernels import check_rows
+from nearid_core.science.metrics import disentanglement_scores
+from nearid_core.science.projection import subsample
 from nearid_core.studies._compare_config import MIN_LABEL_ROWS
 from nearid_core.studies._compare_pairs import GROUPS
 from nearid_core.studies._compare_prep import Prepared

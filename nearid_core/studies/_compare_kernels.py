@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, lstsq
 
-from nearid_core.kernels import diameter, signed_matching
+from nearid_core.science.kernels import diameter, signed_matching
 
 __all__ = ["Fitted", "Side", "diameter_of", "exact_diameter", "linear", "make_side",
            "perm", "perm_both", "rigid_both"]

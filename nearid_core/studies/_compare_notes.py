@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nearid_core import efficiency
+from nearid_core.science import efficiency
 from nearid_core.studies._compare_config import CI_LEVEL, CompareConfig
 from nearid_core.studies._compare_prep import Prepared
 

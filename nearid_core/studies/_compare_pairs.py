@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from nearid_core.kernels import split_fit_eval
+from nearid_core.science.kernels import split_fit_eval
 from nearid_core.studies._compare_kernels import (
     Fitted,
     Side,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nearid_core.ica import IcaResult, fit_ica
+from nearid_core.science.ica import IcaResult, fit_ica
 from nearid_core.studies._compare_config import CompareConfig
 from nearid_core.studies._compare_kernels import Side, diameter_of, make_side
 

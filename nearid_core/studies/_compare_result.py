@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from nearid_core import efficiency
 from nearid_core.config import to_dict
+from nearid_core.science import efficiency
 from nearid_core.studies._compare_config import CI_LEVEL, CompareConfig
 
 __all__ = ["TABLE_COLUMNS", "CompareResult", "json_safe"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nearid_core import efficiency
-from nearid_core.fits import NA
+from nearid_core.science import efficiency
+from nearid_core.science.fits import NA
 from nearid_core.studies._compare_config import CI_LEVEL, CompareConfig
 from nearid_core.studies._compare_kernels import Fitted
 from nearid_core.studies._compare_pairs import GROUPS, common_key

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from nearid_core import efficiency
+from nearid_core.science import efficiency
 
 GROUPS = ("perm", "rigid", "linear", "ica")
 AXIS_SHARE = efficiency.MIN_GAP_SHARE  # perm − rigid below this share of perm: axes suffice

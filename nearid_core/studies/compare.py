@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from nearid_core.kernels import check_rows, split_fit_eval
+from nearid_core.science.kernels import check_rows, split_fit_eval
 from nearid_core.science.similarity import cka_and_angle
 from nearid_core.studies import _compare_notes as notes_
 from nearid_core.studies._compare_config import CI_LEVEL, MIN_LABEL_ROWS, CompareConfig

@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from nearid_core import alignment
 from nearid_core.config import DECODERS, MAX_SEED, _check_int, _check_real, _require
-from nearid_core.science import digits
+from nearid_core.science import alignment, digits
 from nearid_core.studies._realdata_result import (
     FAMILY_LABELS,
     TABLE_COLUMNS,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.store import RunStore
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import RunStore
 
 # Smallest grid that still has seed pairs: trains and analyses in ~2 s on one thread.
 TINY = SweepConfig(data=DataConfig(n=512), train=TrainConfig(epochs=2, batch_size=128),

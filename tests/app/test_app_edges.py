@@ -12,8 +12,8 @@ from app_helpers import open_app, smallest_train_page
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig, config_id, sweep_from_dict
-from nearid_core.jobs import submit_sweep
-from nearid_core.store import RunStore
+from nearid_core.runs.jobs import submit_sweep
+from nearid_core.runs.store import RunStore
 from nearid_ui import jobs, manage, numbers, routing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def test_train_twice_queues_once_then_opens_the_finished_sweep_until_train_again
         tmp_path, use_home):
     from concurrent.futures import ThreadPoolExecutor
 
-    from nearid_core.jobs import run_sweep_job
+    from nearid_core.runs.jobs import run_sweep_job
 
     store = use_home(tmp_path)
     at = smallest_train_page()
@@ -275,7 +275,7 @@ def test_a_sweep_without_finished_models_still_explains_itself(tmp_path, use_hom
 # ---------------------------------------------------------------- 6. ICA deltas
 
 def test_ica_deltas_are_rounded_to_the_shown_precision(prepared, use_home, monkeypatch):
-    from nearid_core import results
+    from nearid_core.views import results
 
     use_home(prepared.home)
     scores = {"mcc": (0.5, 0.6), "infom": (0.3, 0.25), "infoe": (0.71, 0.71 - 1.426e-7),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nearid_core import calibration
+from nearid_core.engine import calibration
 
 ROOT = Path(__file__).resolve().parents[2]
 # The bug report's link: 16 seeds x 6 leaks of width 1,024 on 1e6 x 4,096 observations.

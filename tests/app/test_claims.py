@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nearid_core import ident_views
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.presets import preset
-from nearid_core.results import load_view
-from nearid_core.store import RunStore
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import RunStore
+from nearid_core.studies.presets import preset
+from nearid_core.views import ident_views
+from nearid_core.views.results import load_view
 from nearid_ui import paper
 from nearid_ui.jobs import PRESETS
 

@@ -17,8 +17,8 @@ from app_helpers import open_app
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.config import SweepConfig, sweep_from_dict
-from nearid_core.jobs import submit_sweep
-from nearid_core.store import DB_NAME, RunStore
+from nearid_core.runs.jobs import submit_sweep
+from nearid_core.runs.store import DB_NAME, RunStore
 from nearid_ui import live
 
 ROOT = Path(__file__).resolve().parents[2]

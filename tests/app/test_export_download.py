@@ -10,9 +10,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from nearid_core.__main__ import main
-from nearid_core.export import load, sweep_document
-from nearid_core.results import load_view
-from nearid_core.store import RunStore
+from nearid_core.runs.export import load, sweep_document
+from nearid_core.runs.store import RunStore
+from nearid_core.views.results import load_view
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ def _npz_button(page: str, sweep_id: str):
 def test_the_npz_button_is_offered_on_a_result_page(prepared, use_home):
     use_home(prepared.home)
     button = _npz_button("pages/identifiability_page.py", prepared.tiny)
-    assert not button.disabled and "nearid_core.export.load" in button.help
+    assert not button.disabled and "nearid_core.runs.export.load" in button.help
 
 
 def test_the_npz_button_says_why_when_the_held_out_data_are_gone(prepared, use_home,

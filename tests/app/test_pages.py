@@ -9,9 +9,9 @@ import pytest
 from app_helpers import open_app, smallest_train_page
 from streamlit.testing.v1 import AppTest
 
-from nearid_core.jobs import run_sweep_job
-from nearid_core.projection import Projection
-from nearid_core.results import load_view
+from nearid_core.runs.jobs import run_sweep_job
+from nearid_core.science.projection import Projection
+from nearid_core.views.results import load_view
 from nearid_ui import paper
 
 ROOT = Path(__file__).resolve().parents[2]

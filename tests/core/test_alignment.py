@@ -1,4 +1,4 @@
-"""Known-answer tests for nearid_core.alignment (PAPER.md §3, l2 alignment error)."""
+"""Known-answer tests for nearid_core.science.alignment (PAPER.md §3, l2 alignment error)."""
 
 import itertools
 import warnings
@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nearid_core.alignment import (
+from nearid_core.science.alignment import (
     GROUPS,
     align,
     alignment_errors,
@@ -174,8 +174,8 @@ def test_ica_alignment_escapes_a_fastica_trap():
     # Two mixed Laplace sources: some FastICA starts stop at the 45-degree fixed point. Find
     # (deterministically) a split seed whose single start on B is trapped; the restarted fit
     # that align() uses must still undo the mixing, and report that its restarts disagreed.
-    from nearid_core.ica import fit_ica
-    from nearid_core.kernels import split_fit_eval
+    from nearid_core.science.ica import fit_ica
+    from nearid_core.science.kernels import split_fit_eval
 
     gen = np.random.default_rng(1)
     S = gen.laplace(size=(2000, 2))

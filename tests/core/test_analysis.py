@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from nearid_core.analysis import analyse_model, analyse_pairs, analyse_sweep, theorem1_fit
+from nearid_core.studies.analysis import analyse_model, analyse_pairs, analyse_sweep, theorem1_fit
 
 
 def _rotation(deg: float) -> np.ndarray:

@@ -12,8 +12,9 @@ import json
 import numpy as np
 import pytest
 
-from nearid_core import budget, calibration, costs, data
-from nearid_core.budget import (
+from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
+from nearid_core.engine import budget, calibration, costs
+from nearid_core.engine.budget import (
     BudgetError,
     Estimate,
     check_budget,
@@ -21,8 +22,8 @@ from nearid_core.budget import (
     estimate,
     parse_size,
 )
-from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
-from nearid_core.costs import Rates, Shape
+from nearid_core.engine.costs import Rates, Shape
+from nearid_core.science import data
 
 GiB = 2**30
 REF = Rates()  # the reference machine's rates: no calibration in these tests
@@ -83,7 +84,7 @@ def test_each_worker_holds_its_own_copy_of_the_data():
 
 
 def test_chunks_match_the_sweep_split():
-    from nearid_core.sweep import chunks
+    from nearid_core.studies.sweep import chunks
 
     for models, workers in ((24, 2), (7, 3), (2, 4), (1, 1)):
         assert costs.chunk_sizes(models, workers) == [len(c) for c in chunks(models, workers)]
@@ -224,7 +225,7 @@ def test_summary(seconds, size, text):
 
 
 def test_estimate_uses_the_given_rates_and_the_default_workers(monkeypatch):
-    import nearid_core.executors as ex
+    import nearid_core.engine.executors as ex
 
     monkeypatch.setattr(ex, "default_workers", lambda: 3)
     monkeypatch.setattr(budget, "current_load", lambda: 1.5)
@@ -294,7 +295,7 @@ def test_measuring_runs_on_one_thread_and_restores_the_caller_s_threads():
 
 
 def test_shapes_follow_the_models_layer_widths():
-    from nearid_core.models import layer_widths
+    from nearid_core.science.models import layer_widths
 
     for cfg in (SweepConfig(), SweepConfig(data=DataConfig(kind="square"),
                                            model=ModelConfig(width=64, d_z=3))):

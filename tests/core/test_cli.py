@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from nearid_core.store import RunStore
+from nearid_core.runs.store import RunStore
 
 TINY = ["--n", "512", "--d-x", "16", "--width", "16", "--epochs", "2", "--batch-size", "128",
         "--leaks", "0,0.5", "--seeds", "2", "--workers", "1", "--quiet"]
@@ -157,7 +157,7 @@ def test_a_missing_home_is_created_with_a_note_only_by_commands_that_write(tmp_p
 def test_cancel_says_whether_the_sweep_was_live(tmp_path, monkeypatch, capsys):
     from nearid_core.__main__ import main
     from nearid_core.config import SweepConfig
-    from nearid_core.jobs import submit_sweep
+    from nearid_core.runs.jobs import submit_sweep
 
     monkeypatch.setenv("NEARID_HOME", str(tmp_path))
     sweep_id = submit_sweep(RunStore(tmp_path), SweepConfig(leaks=(0.0,), seeds=1))

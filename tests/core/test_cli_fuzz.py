@@ -26,11 +26,11 @@ import numpy as np
 import pytest
 
 from nearid_core import __main__ as entry
-from nearid_core import jobs
 from nearid_core.cli import MIN_RADIUS, cores
 from nearid_core.config import MAX_SEED, DataConfig, ModelConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.store import DB_NAME, RunStore
+from nearid_core.runs import jobs
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import DB_NAME, RunStore
 
 TINY = SweepConfig(data=DataConfig(n=512, d_x=16), model=ModelConfig(width=16),
                    train=TrainConfig(epochs=2, batch_size=128), leaks=(0.0, 0.5), seeds=2)

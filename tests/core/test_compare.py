@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from nearid_core.alignment import align
-from nearid_core.kernels import split_fit_eval
+from nearid_core.science.alignment import align
+from nearid_core.science.kernels import split_fit_eval
 from nearid_core.studies._compare_kernels import exact_diameter
 from nearid_core.studies._compare_prep import ica_count
 from nearid_core.studies.compare import (

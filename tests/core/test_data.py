@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from nearid_core.config import DataConfig
-from nearid_core.data import make_data, sample_sources
-from nearid_core.lipschitz import generator_bilipschitz
+from nearid_core.science.data import make_data, sample_sources
+from nearid_core.science.lipschitz import generator_bilipschitz
 
 
 @pytest.mark.parametrize("kind", ["rolled", "linear"])

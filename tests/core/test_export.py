@@ -1,7 +1,7 @@
 """The export: one file from which every stored alignment error can be recomputed.
 
 A tiny sweep is trained in-process, exported through the command line, and read back with
-``nearid_core.export.load``; the rigid errors are then recomputed with plain numpy
+``nearid_core.runs.export.load``; the rigid errors are then recomputed with plain numpy
 (orthogonal Procrustes by SVD, exact diameter) from the file alone.
 """
 
@@ -19,9 +19,9 @@ import pytest
 
 from nearid_core.__main__ import main
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig
-from nearid_core.export import export_bytes, load, sweep_arrays
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.store import RunStore
+from nearid_core.runs.export import export_bytes, load, sweep_arrays
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import RunStore
 
 # 2 leaks x 3 seeds: three seed pairs per leak, trained and analysed in a few seconds.
 TINY = SweepConfig(data=DataConfig(n=512), train=TrainConfig(epochs=2, batch_size=128),
@@ -92,7 +92,7 @@ def test_every_stored_rigid_error_is_recomputed_from_the_file_alone(trained, tmp
 
 def test_the_library_recomputes_every_group_from_the_file(trained, tmp_path, monkeypatch,
                                                           capsys):
-    from nearid_core.alignment import GROUPS, pairwise_errors
+    from nearid_core.science.alignment import GROUPS, pairwise_errors
 
     home, sid = trained
     out = tmp_path / "sweep.npz"
@@ -162,7 +162,7 @@ def test_the_file_has_one_naming_scheme_and_loads_without_pickle(trained, tmp_pa
 
 
 def test_the_reader_needs_numpy_only(tmp_path):
-    code = ("import sys; import nearid_core.exported, nearid_core.export; "
+    code = ("import sys; import nearid_core.runs.exported, nearid_core.runs.export; "
             "bad = {'torch', 'scipy', 'sqlite3', 'streamlit'} & set(sys.modules); "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,5 +1,5 @@
 """Fault injection on real processes: a sweep's owner (the background runner, or the
-command-line ``sweep``) is paused at a named phase by the test hook ``nearid_core.faults``
+command-line ``sweep``) is paused at a named phase by the test hook ``nearid_core.engine.faults``
 and killed there, by every signal a machine or a user sends.
 
 After each kill: no descendant process is left, the database passes ``integrity_check``,
@@ -27,8 +27,8 @@ import pytest
 
 from nearid_core.__main__ import main as cli_main
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import run_sweep_job, runner_alive, submit_sweep
-from nearid_core.store import DB_NAME, RunStore
+from nearid_core.runs.jobs import run_sweep_job, runner_alive, submit_sweep
+from nearid_core.runs.store import DB_NAME, RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = SweepConfig(data=DataConfig(n=256), train=TrainConfig(epochs=3, batch_size=64),
@@ -200,8 +200,8 @@ def test_a_killed_owner_leaves_a_true_store(owner, phase, how, earlier, tmp_path
 PARENT = """
 import sys, time
 from nearid_core.config import DataConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import ensure_runner, submit_sweep
-from nearid_core.store import RunStore
+from nearid_core.runs.jobs import ensure_runner, submit_sweep
+from nearid_core.runs.store import RunStore
 store = RunStore(sys.argv[1])
 cfg = SweepConfig(data=DataConfig(n=256), train=TrainConfig(epochs=10000, batch_size=64),
                   leaks=(0.0,), seeds=2)

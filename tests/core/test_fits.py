@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from nearid_core import claims, efficiency, fits, summary
+from nearid_core.science import efficiency, fits
+from nearid_core.studies import claims, summary
 
 NAN = float("nan")
 

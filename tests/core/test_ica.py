@@ -1,4 +1,4 @@
-"""Known-answer tests for nearid_core.ica: recovery up to order and sign, loud non-convergence,
+"""Known-answer tests for nearid_core.science.ica: recovery up to order and sign, loud non-convergence,
 restarts that keep the best contrast."""
 
 import json
@@ -9,11 +9,17 @@ import pytest
 from scipy.integrate import quad
 from sklearn.exceptions import ConvergenceWarning
 
-from nearid_core import ica as ica_module
 from nearid_core.config import MAX_SEED
-from nearid_core.ica import DISAGREE_AMARI, amari_index, fit_ica, logcosh_contrast, restart_seeds
-from nearid_core.ica_kernels import ResultCache
-from nearid_core.metrics import mcc
+from nearid_core.science import ica as ica_module
+from nearid_core.science.ica import (
+    DISAGREE_AMARI,
+    amari_index,
+    fit_ica,
+    logcosh_contrast,
+    restart_seeds,
+)
+from nearid_core.science.ica_kernels import ResultCache
+from nearid_core.science.metrics import mcc
 
 ROT45 = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2)
 

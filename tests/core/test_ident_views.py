@@ -9,11 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from nearid_core import commands, efficiency, ident_views, report, summary
+from nearid_core import commands
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.results import load_view
-from nearid_core.store import RunStore
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import RunStore
+from nearid_core.science import efficiency
+from nearid_core.studies import summary
+from nearid_core.views import ident_views, report
+from nearid_core.views.results import load_view
 
 # Three leaks: the least a Theorem-1 fit accepts; 6 models train in a few seconds.
 TINY3 = SweepConfig(data=DataConfig(n=512, d_x=16), model=ModelConfig(width=16),

@@ -1,4 +1,4 @@
-"""Known-answer tests for nearid_core.metrics (MCC, weak MCC, InfoMEC, DCI)."""
+"""Known-answer tests for nearid_core.science.metrics (MCC, weak MCC, InfoMEC, DCI)."""
 
 import numpy as np
 import pytest
@@ -6,10 +6,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
-from nearid_core.alignment import split_fit_eval
-from nearid_core.ica import fit_ica
-from nearid_core.infomec import INFOE_ICA_TEXT, INFOE_PROTOCOL_TEXT, bin_factors, infoe_authors
-from nearid_core.metrics import dci, disentanglement_scores, infomec, mcc, weak_mcc
+from nearid_core.science.alignment import split_fit_eval
+from nearid_core.science.ica import fit_ica
+from nearid_core.science.infomec import (
+    INFOE_ICA_TEXT,
+    INFOE_PROTOCOL_TEXT,
+    bin_factors,
+    infoe_authors,
+)
+from nearid_core.science.metrics import dci, disentanglement_scores, infomec, mcc, weak_mcc
 
 ROT45 = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2)
 

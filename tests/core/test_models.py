@@ -3,13 +3,13 @@ import pytest
 import torch
 
 from nearid_core.config import DataConfig, ModelConfig
-from nearid_core.lipschitz import (
+from nearid_core.science.lipschitz import (
     decoder_bilipschitz,
     decoder_jacobians,
     map_bilipschitz,
     orthogonal_bound,
 )
-from nearid_core.models import EnsembleAE, leaky, orthonormalise
+from nearid_core.science.models import EnsembleAE, leaky, orthonormalise
 
 DATA = DataConfig(d_u=2, d_x=16, n=256)
 

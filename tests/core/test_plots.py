@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from plotly.colors import hex_to_rgb, unlabel_rgb
 
-from nearid_core import plots, plots_latent
+from nearid_core.views import plots, plots_latent
 
 
 def luminance(color: str) -> float:

@@ -2,7 +2,7 @@
 
 Each sweep is trained and analysed in-process, as the app's runner does (``run_sweep_job``),
 and the four trends are read from the stored analysis. The preset was tuned so that these
-hold with margin at seeds 0-7 (see ``nearid_core.presets``); a change in training, the data
+hold with margin at seeds 0-7 (see ``nearid_core.studies.presets``); a change in training, the data
 or the analysis that breaks the story at a seed a user is likely to pick fails here.
 """
 
@@ -17,9 +17,9 @@ from scipy.stats import spearmanr
 from nearid_core.__main__ import build_parser
 from nearid_core.cli import sweep_config
 from nearid_core.config import SweepConfig, config_id
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.presets import PRESET_TEXTS, PRESETS, WARMUP_NAMES, cli_flags, preset
-from nearid_core.store import RunStore
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import RunStore
+from nearid_core.studies.presets import PRESET_TEXTS, PRESETS, WARMUP_NAMES, cli_flags, preset
 
 # Per-leak L columns: the seed mean of each model's max B - 1 was once called "L_max"; it is
 # being renamed (e.g. "L_max_mean", beside the max over seeds "L_max_max"). Check them all.

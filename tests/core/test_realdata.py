@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nearid_core import efficiency
-from nearid_core.science import digits
+from nearid_core.science import digits, efficiency
 from nearid_core.studies import realdata
 from nearid_core.studies._realdata_summary import regime
 from nearid_core.studies.realdata import PAPER_TABLE1, TABLE_COLUMNS, RealDataConfig, run_realdata

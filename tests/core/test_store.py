@@ -1,4 +1,4 @@
-"""Tests for nearid_core.store: round trips, errors, and reliability under crash,
+"""Tests for nearid_core.runs.store: round trips, errors, and reliability under crash,
 concurrency and schema drift."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nearid_core.store import DB_NAME, SCHEMA_VERSION, RunStore, StoreError
+from nearid_core.runs.store import DB_NAME, SCHEMA_VERSION, RunStore, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -205,7 +205,7 @@ def test_invalid_values_raise_value_error(store):
 CRASH_WORKER = """
 import sys
 import numpy as np
-from nearid_core.store import RunStore
+from nearid_core.runs.store import RunStore
 store = RunStore(sys.argv[1])
 sweep = store.create_sweep({"kind": "crash"})
 runs = [store.add_run(sweep, index=i, leak=0.1 * i, seed=i, config={}) for i in range(4)]
@@ -277,7 +277,7 @@ def test_recover_leaves_live_owners_alone(store):
 CONCURRENT_WORKER = """
 import json, sys, time
 import numpy as np
-from nearid_core.store import RunStore
+from nearid_core.runs.store import RunStore
 home, shared_sweep, shared_run, start = sys.argv[1:5]
 store, start = RunStore(home), float(start)
 own = store.create_sweep({"worker": shared_run})
@@ -383,7 +383,7 @@ def test_failure_and_interruption_end_the_live_runs_too(store):
 
 def test_a_dead_owner_reads_as_interrupted_at_once(tmp_path):
     home = tmp_path / "home"
-    proc = _spawn("import sys\nfrom nearid_core.store import RunStore\n"
+    proc = _spawn("import sys\nfrom nearid_core.runs.store import RunStore\n"
                   "s = RunStore(sys.argv[1])\n"
                   "sid = s.create_sweep({}, runs=[{'index': 0, 'leak': 0, 'seed': 0,"
                   " 'config': {}}], claim=True)\nprint(sid, flush=True)\n", str(home))
@@ -397,7 +397,7 @@ def test_a_dead_owner_reads_as_interrupted_at_once(tmp_path):
 
 
 def test_a_stale_heartbeat_is_judged_on_any_host(store):
-    from nearid_core._sqlite import STALE_S, owner_gone
+    from nearid_core.runs._sqlite import STALE_S, owner_gone
 
     now = time.time()
     row = {"pid": 1, "hostname": "elsewhere", "heartbeat": now - 1}
@@ -501,7 +501,7 @@ def test_no_new_store_over_existing_artefacts(tmp_path, db_state):
 def test_damaged_artefacts_raise_damaged_artefact(store):
     import torch
 
-    from nearid_core.store import DamagedArtefact
+    from nearid_core.runs.store import DamagedArtefact
 
     sid, runs = _sweep_with_runs(store, n=1)
     store.save_arrays(runs[0], "heldout", {"z": np.arange(1000.0)})
@@ -524,7 +524,7 @@ def test_damaged_artefacts_raise_damaged_artefact(store):
 
 
 def test_schema_v1_store_is_migrated_with_its_data(tmp_path):
-    from nearid_core import _sqlite
+    from nearid_core.runs import _sqlite
 
     home = tmp_path / "home"
     home.mkdir()

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
-from nearid_core.jobs import run_sweep_job, submit_sweep
-from nearid_core.models import EnsembleAE
-from nearid_core.store import RunStore
-from nearid_core.sweep import chunks, dataset_for, train_sweep
-from nearid_core.training import encode
+from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+from nearid_core.runs.store import RunStore
+from nearid_core.science.models import EnsembleAE
+from nearid_core.science.training import encode
+from nearid_core.studies.sweep import chunks, dataset_for, train_sweep
 
 TINY = SweepConfig(data=DataConfig(n=512, d_x=16), model=ModelConfig(width=16),
                    train=TrainConfig(epochs=2, batch_size=128), leaks=(0.0, 0.5), seeds=2)
@@ -83,7 +83,7 @@ def test_same_config_same_numbers(done_sweep, tmp_path):
 def test_cancel_stops_training_at_a_known_step_and_keeps_the_runs(tmp_path, monkeypatch):
     """The cancel lands at a step the test picks: the worker holds at step K until the
     main thread has seen step K's report and cancelled, so no timing is involved."""
-    from nearid_core import sweep as sweep_mod
+    from nearid_core.studies import sweep as sweep_mod
 
     K, real = 12, sweep_mod._reporter  # 4 steps an epoch: step 12 ends the third epoch
 
@@ -125,7 +125,7 @@ def test_cancel_stops_training_at_a_known_step_and_keeps_the_runs(tmp_path, monk
 
 
 def test_runner_trains_every_queued_sweep_and_is_alone(tmp_path):
-    from nearid_core.jobs import _lock, ensure_runner, runner_loop
+    from nearid_core.runs.jobs import _lock, ensure_runner, runner_loop
 
     store = RunStore(tmp_path)
     assert not ensure_runner(store)  # nothing queued: nothing started
@@ -144,7 +144,7 @@ def test_a_runner_never_leaves_a_job_queued(tmp_path, monkeypatch):
     so the submitter starts no runner) is still run by that runner."""
     from contextlib import contextmanager
 
-    from nearid_core import jobs
+    from nearid_core.runs import jobs
 
     @contextmanager
     def threads(executor, workers=None):

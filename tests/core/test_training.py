@@ -3,8 +3,8 @@ import torch
 from sklearn.decomposition import PCA
 
 from nearid_core.config import DataConfig, ModelConfig, TrainConfig
-from nearid_core.data import make_data, orthonormal_columns
-from nearid_core.training import encode, reconstruction_mse, train_ensemble
+from nearid_core.science.data import make_data, orthonormal_columns
+from nearid_core.science.training import encode, reconstruction_mse, train_ensemble
 
 DATA = DataConfig(n=1024, d_x=16)
 MODEL = ModelConfig(width=16)
@@ -86,10 +86,10 @@ def test_training_reduces_the_loss_and_encodes_every_model():
 
 
 def test_nearid_adam_equals_torch_adam_bit_for_bit():
-    # nearid_core.adam.Adam avoids torch.optim's import of torch._dynamo; it must give the
+    # nearid_core.science.adam.Adam avoids torch.optim's import of torch._dynamo; it must give the
     # very same float32 weights as torch.optim.Adam(foreach=True), with weight decay on one
     # group only, over many steps (exact equality, not a tolerance).
-    from nearid_core.adam import Adam
+    from nearid_core.science.adam import Adam
 
     gen = torch.Generator().manual_seed(0)
     init = [torch.randn(5, 3, generator=gen), torch.randn(3, generator=gen),

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from nearid_core.store import RunStore
+from nearid_core.runs.store import RunStore
 from nearid_ui.serve import CHROMIUM, launch_chromium, serve_app
 
 pytestmark = [

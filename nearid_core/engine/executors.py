@@ -1,0 +1,168 @@
+"""Executors for training and analysis, and the progress channel between them.
+
+Science code only sees a ``concurrent.futures.Executor``: the default is a local process
+pool whose workers each use one torch thread; callers may pass any other executor (a thread
+pool for tests and notebooks, or a larger engine later).
+
+Lifecycle: the pool's workers are forked by a fork server that exits when its parent ends;
+each worker asks the kernel to kill it when the fork server ends (``die_with_parent``) and
+ignores Ctrl-C (its parent handles it). An exception or signal in the parent terminates the
+workers at once instead of waiting for their tasks. The progress channel is a plain queue
+and event handed to each worker when it starts: no extra process, nothing that inherits the
+parent's open files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from nearid_core.engine.lifecycle import die_with_parent
+
+_WORKER_CHANNEL: tuple[Any, Any] | None = None  # set in each pool worker
+
+
+def _init_worker(q: Any, stop: Any, lifeline: Any) -> None:
+    # One thread per worker, for torch and for the BLAS under numpy/scikit-learn alike:
+    # two threads on two busy cores can be 100x slower. The pools were created when the
+    # fork server imported numpy, so the environment alone is too late.
+    global _WORKER_CHANNEL
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # the fork server ended
+    threading.Thread(target=_die_with_owner, args=(lifeline,), daemon=True).start()
+    _WORKER_CHANNEL = (q, stop)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
+
+
+def _die_with_owner(lifeline: Any) -> None:
+    # The fork server outlives the pool's owner as long as any worker lives (each holds
+    # its "alive" pipe), so workers cannot wait for their parent: they watch the owner's
+    # end of a pipe instead, which closes however the owner ends.
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def default_workers() -> int:
+    """Worker processes for this machine: one per core, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class NearidPool(ProcessPoolExecutor):
+    """A local process pool with a progress queue and a stop event shared by its workers."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["torch", "nearid_core.studies.sweep"])
+        self.progress, self.stop = ctx.Queue(), ctx.Event()
+        lifeline, self._lifeline = ctx.Pipe(duplex=False)  # workers read, the owner holds
+        super().__init__(max_workers=workers or default_workers(), mp_context=ctx,
+                         initializer=_init_worker,
+                         initargs=(self.progress, self.stop, lifeline))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            self._lifeline.close()
+
+    def terminate(self) -> None:
+        """Kill the workers now (their tasks are abandoned) and shut the pool down."""
+        for proc in list((getattr(self, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.kill()
+        self.shutdown(wait=False, cancel_futures=True)
+
+
+def process_pool(workers: int | None = None) -> NearidPool:
+    """A local process pool, one torch thread per worker.
+
+    Workers start from a fork server that has already imported torch and nearid_core, so a
+    worker starts in milliseconds instead of re-importing torch (about a second).
+    """
+    return NearidPool(workers)
+
+
+@contextmanager
+def executor_or_default(executor: Executor | None, workers: int | None = None):
+    """Yield ``executor``, or a fresh process pool that is shut down afterwards (its
+    workers killed at once when the block ends with an exception or a signal)."""
+    if executor is not None:
+        yield executor
+        return
+    pool = process_pool(workers)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def executor_workers(executor: Executor) -> int:
+    """How many tasks the executor runs at once (1 when it does not say)."""
+    return int(getattr(executor, "_max_workers", 1) or 1)
+
+
+class Channel:
+    """Progress messages from tasks to the caller, and a stop flag the other way.
+
+    Thread executors share plain in-process objects; a ``NearidPool`` hands its workers a
+    queue and an event when they start (tasks then carry only a token that tells this
+    sweep's messages from a previous one's). Other executors get no channel: their tasks
+    run to the end without progress reports.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.token = os.urandom(6).hex()
+        if isinstance(executor, NearidPool):
+            self.queue, self.stop = executor.progress, executor.stop
+            self.stop.clear()
+            self._task_end: Any = self.token
+        elif isinstance(executor, ThreadPoolExecutor):
+            self.queue, self.stop = queue.Queue(), threading.Event()
+            self._task_end = (self.queue, self.stop, self.token)
+        else:
+            self.queue, self.stop, self._task_end = None, threading.Event(), None
+
+    def endpoints(self) -> Any:
+        """What a task needs: a token (pool workers), (queue, event, token), or None."""
+        return self._task_end
+
+    def drain(self) -> list[Any]:
+        """This sweep's messages so far (older sweeps' leftovers are dropped)."""
+        out = []
+        while self.queue is not None:
+            try:
+                token, *msg = self.queue.get_nowait()
+            except (queue.Empty, EOFError, OSError):
+                break
+            if token == self.token:
+                out.append(tuple(msg))
+        return out
+
+    def close(self) -> None:
+        self.stop.set()  # late messages from an abandoned task are dropped by token
+
+
+def task_channel(endpoints: Any) -> tuple[Any, Any, str] | None:
+    """Inside a task: (queue, stop event, token) from ``Channel.endpoints()``, or None."""
+    if endpoints is None:
+        return None
+    if isinstance(endpoints, str):
+        if _WORKER_CHANNEL is None:
+            return None
+        return (*_WORKER_CHANNEL, endpoints)
+    return endpoints
