@@ -56,6 +56,29 @@ def _die_with_owner(lifeline: Any) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _init_owned(lifeline: Any, initializer: Any, initargs: tuple) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threading.Thread(target=_die_with_owner, args=(lifeline,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+class OwnedPool(ProcessPoolExecutor):
+    """A process pool whose workers die with the process that made it, however it ends.
+
+    For pools started from short-lived threads (a Streamlit script run): the kernel's
+    parent-death signal follows the *thread* that started a worker, so it would kill workers
+    when the script run ends; a lifeline pipe follows the owning process instead. Workers
+    read it; only the owner holds its other end, which closes when the owner dies.
+    """
+
+    def __init__(self, workers: int, mp_context: Any, *, initializer: Any = None,
+                 initargs: tuple = ()) -> None:
+        lifeline, self._lifeline = mp_context.Pipe(duplex=False)
+        super().__init__(max_workers=workers, mp_context=mp_context,
+                         initializer=_init_owned, initargs=(lifeline, initializer, initargs))
+
+
 def default_workers() -> int:
     """Worker processes for this machine: one per core, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))

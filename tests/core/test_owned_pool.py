@@ -1,0 +1,62 @@
+"""Pools started from short-lived threads (Streamlit script runs) keep their workers while
+the owner lives and lose them when it dies, however it dies (real processes, SIGKILL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OWNER = """
+import multiprocessing as mp, os, sys, threading, time
+from nearid_core.engine.executors import OwnedPool
+
+def start(box):  # a thread that ends at once, as a script run does
+    box.append(OwnedPool(2, mp.get_context("spawn")))
+    box.append([f.result() for f in [box[0].submit(os.getpid) for _ in range(8)]])
+
+if __name__ == "__main__":
+    box = []
+    t = threading.Thread(target=start, args=(box,)); t.start(); t.join()
+    time.sleep(1.0)  # the starting thread is gone; the workers must still be there
+    pids = sorted(set(box[1]) | {p.pid for p in box[0]._processes.values()})
+    print(" ".join(map(str, pids)), flush=True)
+    print(box[0].submit(os.getpid).result(timeout=60), flush=True)  # still serving
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has ended; only its parent's wait is missing
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_workers_outlive_their_starting_thread_and_die_with_the_owner(tmp_path):
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    owner = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        workers = [int(p) for p in owner.stdout.readline().split()]
+        assert workers and owner.stdout.readline().strip().isdigit()
+        assert all(_alive(p) for p in workers)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 30  # the lifeline closes at once; allow a busy machine
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in workers if _alive(p)] == [], "workers outlived their owner"
+    finally:
+        owner.kill()
