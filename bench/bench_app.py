@@ -108,7 +108,7 @@ def apptest_bench(home: Path, sweep: str, loads: int, pages: list[str]) -> dict[
     at.query_params["sweep"] = sweep
     at.run()
     for name in pages:
-        at.switch_page(f"pages/{FILES[name]}.py").run()  # first load
+        at.switch_page(f"app_pages/{FILES[name]}.py").run()  # first load
         times = []
         for _ in range(loads):
             t0 = time.perf_counter()

@@ -13,12 +13,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 import streamlit as st
 
+from nearid_core.engine.executors import OwnedPool
 from nearid_core.science.projection import MAX_POINTS, Projection, project
 
 
 @st.cache_resource(show_spinner=False)
 def _pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+    return OwnedPool(1, mp.get_context("spawn"))  # dies with the server, however it ends
 
 
 @st.cache_resource(show_spinner=False)

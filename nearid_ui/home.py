@@ -11,7 +11,7 @@ from .picker import created_text
 from .widgets import radio
 
 PRESET_TITLES = {"paper": "paper settings", "tiny": "tiny preset, rough numbers"}
-RESULT_PAGE = "pages/identifiability_page.py"
+RESULT_PAGE = "app_pages/identifiability_page.py"
 
 
 def preset_label(preset: str, rows: list[dict]) -> str:
@@ -75,9 +75,9 @@ def table_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-PAGE_LINKS = [("pages/train_page.py", "Train (progress)"), ("pages/bilipschitz_page.py",
-              "Bi-Lipschitz"), ("pages/identifiability_page.py", "Identifiability"),
-              ("pages/ica_page.py", "ICA"), ("pages/paper_page.py", "Paper")]
+PAGE_LINKS = [("app_pages/train_page.py", "Train (progress)"), ("app_pages/bilipschitz_page.py",
+              "Bi-Lipschitz"), ("app_pages/identifiability_page.py", "Identifiability"),
+              ("app_pages/ica_page.py", "ICA"), ("app_pages/paper_page.py", "Paper")]
 
 
 def sweeps_section(rows: list[dict]) -> None:

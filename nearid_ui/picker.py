@@ -72,9 +72,8 @@ def current_page() -> str:
     """The url_path of the page being drawn ("Identifiability"), "" when unknown.
 
     Read from Streamlit's pages manager, which knows it whether app.py's ``st.navigation``
-    or Streamlit's own ``pages/`` discovery chose the page (the first request of a server,
-    and every AppTest page switch, run the page without app.py); app.py's note in the
-    session state is the fallback.
+    chose the page or an AppTest page switch ran the page without app.py; app.py's note in
+    the session state is the fallback.
     """
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx

@@ -142,8 +142,8 @@ def job_panel(sweep_id: str) -> None:
             st.caption("The models that finished open on the result pages:")
         cols = st.columns(4)
         for col, (path, label) in zip(cols, [
-                ("pages/bilipschitz_page.py", "Bi-Lipschitz"),
-                ("pages/identifiability_page.py", "Identifiability"),
-                ("pages/ica_page.py", "ICA"), ("pages/paper_page.py", "Paper")], strict=True):
+                ("app_pages/bilipschitz_page.py", "Bi-Lipschitz"),
+                ("app_pages/identifiability_page.py", "Identifiability"),
+                ("app_pages/ica_page.py", "ICA"), ("app_pages/paper_page.py", "Paper")], strict=True):
             col.page_link(path, label=label, query_params={"sweep": sweep_id})
     manage_panel(row)

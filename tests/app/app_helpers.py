@@ -22,7 +22,7 @@ def open_app(page: str | None = None, query: dict | None = None) -> AppTest:
 
 def smallest_train_page() -> AppTest:
     """The Train page set to the smallest sweep that still has a seed pair (one leak)."""
-    at = open_app("pages/train_page.py")
+    at = open_app("app_pages/train_page.py")
     at.number_input(key="n").set_value(512).run()
     at.radio(key="leakmode").set_value("single leak").run()
     at.number_input(key="seeds").set_value(2).run()

@@ -18,8 +18,8 @@ from nearid_ui import jobs, manage, numbers, routing
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # torch's import alone exceeds AppTest's 3 s default
-RESULT_PAGES = ["pages/bilipschitz_page.py", "pages/identifiability_page.py", "pages/ica_page.py",
-                "pages/paper_page.py"]
+RESULT_PAGES = ["app_pages/bilipschitz_page.py", "app_pages/identifiability_page.py", "app_pages/ica_page.py",
+                "app_pages/paper_page.py"]
 CANCELLED = "cancelled by the user"
 SMALL = SweepConfig(data=DataConfig(n=512), train=TrainConfig(epochs=1, batch_size=128),
                     leaks=(0.5,), seeds=2)  # queued only, never trained here
@@ -133,7 +133,7 @@ def test_train_twice_queues_once_then_opens_the_finished_sweep_until_train_again
 def test_rename_then_delete_after_a_confirmation(prepared, tmp_path, use_home):
     store = use_home(copy_store(prepared, tmp_path))
     sid = prepared.single_seed
-    at = open_app("pages/train_page.py", {"sweep": sid})
+    at = open_app("app_pages/train_page.py", {"sweep": sid})
     at.text_input(key=f"rename_{sid}").set_value("renamed here")
     at.button(key=f"do_rename_{sid}").click().run()
     ok(at)
@@ -168,7 +168,7 @@ def test_home_selection_offers_rename_and_delete(prepared, tmp_path, use_home):
 def test_delete_of_a_live_sweep_says_cancel_it_first(tmp_path, use_home):
     store = use_home(tmp_path)
     sid = submit_sweep(store, SMALL)
-    at = open_app("pages/train_page.py", {"sweep": sid})
+    at = open_app("app_pages/train_page.py", {"sweep": sid})
     ok(at)
     assert at.button(key=f"delete_{sid}").disabled
     assert "cancel it first" in text_of(at.caption)
@@ -185,7 +185,7 @@ def test_home_table_shows_the_settings_and_labels_are_short(prepared, use_home):
         assert col in table.columns
     row = table.set_index("sweep").loc[prepared.tiny]
     assert (row["n"], row["epochs"], row["seeds"], row["master seed"]) == (512, 2, 2, 0)
-    at = open_app("pages/bilipschitz_page.py")
+    at = open_app("app_pages/bilipschitz_page.py")
     labels = at.selectbox(key="sweep").options
     assert all(len(label) <= 28 for label in labels), labels  # the sidebar shows ~30
     assert any(prepared.tiny[:6] in label for label in labels)
@@ -195,7 +195,7 @@ def test_home_table_shows_the_settings_and_labels_are_short(prepared, use_home):
 def test_a_sweep_name_is_shown_literally(prepared, tmp_path, use_home):
     store = use_home(copy_store(prepared, tmp_path))
     store.rename_sweep(prepared.tiny, "![x](http://example.com/x.png)")
-    at = open_app("pages/bilipschitz_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/bilipschitz_page.py", {"sweep": prepared.tiny})
     ok(at)
     details = text_of(at.sidebar.caption)
     assert "example" in details and "![" not in details and "](" not in details
@@ -227,7 +227,7 @@ def test_cancel_shows_stopping_runs_and_dashes_for_unmeasured_metrics(tmp_path, 
     store = use_home(tmp_path)
     sid = submit_sweep(store, SMALL)
     assert store.start_sweep(sid)  # running, owned by this live process
-    at = open_app("pages/train_page.py", {"sweep": sid})
+    at = open_app("app_pages/train_page.py", {"sweep": sid})
     ok(at)
     runs = at.dataframe[0].value
     assert set(runs["status"]) == {"running"}
@@ -267,7 +267,7 @@ def test_a_sweep_without_finished_models_still_explains_itself(tmp_path, use_hom
     store = use_home(tmp_path)
     sid = submit_sweep(store, SMALL)
     store.request_cancel(sid)
-    at = open_app("pages/bilipschitz_page.py", {"sweep": sid})
+    at = open_app("app_pages/bilipschitz_page.py", {"sweep": sid})
     ok(at)
     assert "was **cancelled**" in text_of(at.warning) and not at.get("plotly_chart")
 
@@ -281,7 +281,7 @@ def test_ica_deltas_are_rounded_to_the_shown_precision(prepared, use_home, monke
     scores = {"mcc": (0.5, 0.6), "infom": (0.3, 0.25), "infoe": (0.71, 0.71 - 1.426e-7),
               "infoc": (0.2, 0.2004), "dci_d": (0.1, 0.1)}
     monkeypatch.setattr(results, "model_scores", lambda v, i: scores)
-    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/ica_page.py", {"sweep": prepared.tiny})
     ok(at)
     deltas = {m.label.split()[0]: m for m in at.metric}
     assert deltas["MCC"].delta == "+0.100 vs before"
@@ -309,12 +309,12 @@ def test_a_huge_link_parameter_is_not_echoed(prepared, use_home):
     warnings = text_of(at.warning)
     assert "5,000 characters" in warnings
     assert "x" * (routing.ECHO + 1) not in warnings and len(warnings) < 300
-    at.switch_page("pages/bilipschitz_page.py").run()
+    at.switch_page("app_pages/bilipschitz_page.py").run()
     ok(at)
     assert at.selectbox(key="sweep").value == prepared.tiny  # the default instead
 
 
-@pytest.mark.parametrize("page", ["pages/bilipschitz_page.py", "pages/ica_page.py"])
+@pytest.mark.parametrize("page", ["app_pages/bilipschitz_page.py", "app_pages/ica_page.py"])
 def test_an_unknown_model_in_a_link_is_warned_about(page, prepared, use_home):
     use_home(prepared.home)
     at = open_app(page, {"sweep": prepared.tiny, "model": "99999"})

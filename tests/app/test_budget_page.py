@@ -29,7 +29,7 @@ def train_page(tmp_path, use_home, monkeypatch):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.query_params.update(query or {})
         at.run()
-        at.switch_page("pages/train_page.py").run()
+        at.switch_page("app_pages/train_page.py").run()
         assert not at.exception, [e.value for e in at.exception]
         return at
     return open_page

@@ -69,7 +69,7 @@ def test_only_a_preset_is_called_warm_up():
 def test_identifiability_states_the_claims_computed_from_the_sweep(three_leaks, use_home):
     home, sid = three_leaks
     use_home(home)
-    at = open_app("pages/identifiability_page.py", {"sweep": sid})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": sid})
     ok(at)
     text = _page_text(at)
     assert not any(f in text for f in FIXED)
@@ -88,7 +88,7 @@ def test_identifiability_states_the_claims_computed_from_the_sweep(three_leaks, 
 
 def test_identifiability_marks_efficiency_that_means_nothing(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/identifiability_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": prepared.tiny})
     ok(at)
     ident = next(d.value for d in at.dataframe if "ica_efficiency_note" in d.value)
     for eff, note in zip(ident["ica_efficiency"], ident["ica_efficiency_note"], strict=True):
@@ -100,7 +100,7 @@ def test_identifiability_marks_efficiency_that_means_nothing(prepared, use_home)
 
 def test_paper_page_names_the_sweep_and_computes_its_claims(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/paper_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/paper_page.py", {"sweep": prepared.tiny})
     ok(at)
     text = _page_text(at)
     assert "a custom sweep (not a warm-up preset)" in text

@@ -24,11 +24,11 @@ from nearid_ui import live
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # torch's import alone exceeds AppTest's 3 s default
 HOME = None  # the landing page (app.py's default page)
-PAGES = [HOME, "pages/data_page.py", "pages/train_page.py", "pages/bilipschitz_page.py",
-         "pages/identifiability_page.py", "pages/ica_page.py", "pages/paper_page.py"]
+PAGES = [HOME, "app_pages/data_page.py", "app_pages/train_page.py", "app_pages/bilipschitz_page.py",
+         "app_pages/identifiability_page.py", "app_pages/ica_page.py", "app_pages/paper_page.py"]
 SWEEP_PAGES = PAGES[2:]  # the pages that show one sweep
-HEALTHY_CHARTS = {"pages/train_page.py": 1, "pages/bilipschitz_page.py": 2,
-                  "pages/identifiability_page.py": 3, "pages/ica_page.py": 6, "pages/paper_page.py": 0}
+HEALTHY_CHARTS = {"app_pages/train_page.py": 1, "app_pages/bilipschitz_page.py": 2,
+                  "app_pages/identifiability_page.py": 3, "app_pages/ica_page.py": 6, "app_pages/paper_page.py": 0}
 REASON = "interrupted: its process 4242 ended without finishing (killed or crashed)"
 
 
@@ -173,7 +173,7 @@ def test_every_page_survives_a_damaged_store(page, case, prepared, tmp_path, mon
     text = all_text(at)
     assert str(tmp_path) not in text and str(home) not in text
     assert "Traceback" not in text
-    if case in UNUSABLE and page == "pages/data_page.py":
+    if case in UNUSABLE and page == "app_pages/data_page.py":
         assert at.warning and len(at.get("plotly_chart")) == 2  # the preview needs no store
     elif case in UNUSABLE:
         assert "NEARID_HOME" in shown[0]
@@ -201,15 +201,15 @@ def test_an_empty_database_beside_artefacts_is_refused_and_left_alone(prepared, 
 def test_damaged_models_are_listed_and_left_out(prepared, tmp_path, use_home):
     home, query = damaged_runs(prepared, tmp_path)
     use_home(home)
-    at = open_app("pages/train_page.py", query)
+    at = open_app("app_pages/train_page.py", query)
     assert not at.exception
     table = at.dataframe[0].value.set_index("model")
     assert table.loc[1, "damaged"] and table.loc[2, "damaged"]
     assert not table.loc[0, "damaged"] and not table.loc[3, "damaged"]
     assert list(table["status"]) == ["done"] * 4
-    at = open_app("pages/ica_page.py", query)
+    at = open_app("app_pages/ica_page.py", query)
     assert at.selectbox(key="model").options == ["#0 · leak 0 · seed 0", "#3 · leak 0.5 · seed 1"]
-    at = open_app("pages/ica_page.py", {**query, "model": "1"})  # a link to a damaged model
+    at = open_app("app_pages/ica_page.py", {**query, "model": "1"})  # a link to a damaged model
     assert not at.exception and at.selectbox(key="model").value == 3
 
 
@@ -218,7 +218,7 @@ def test_damaged_weights_only_cost_the_b_map(prepared, tmp_path, use_home):
     weights = _run_dir(home, prepared.tiny, 2) / "state_dict.pt"
     weights.write_bytes(weights.read_bytes()[:100])
     use_home(home)
-    at = open_app("pages/bilipschitz_page.py", {"sweep": prepared.tiny, "model": "2"})
+    at = open_app("app_pages/bilipschitz_page.py", {"sweep": prepared.tiny, "model": "2"})
     assert not at.exception
     (error,) = at.error
     assert error.value.startswith("Cannot show the B(z) map") and "damaged" in error.value
@@ -229,7 +229,7 @@ def test_damaged_weights_only_cost_the_b_map(prepared, tmp_path, use_home):
 def test_an_interrupted_sweep_can_be_resubmitted(prepared, tmp_path, use_home):
     home, query = interrupted(prepared, tmp_path)
     store = use_home(home)
-    at = open_app("pages/train_page.py", query)
+    at = open_app("app_pages/train_page.py", query)
     old = store.get_sweep(prepared.single_seed)
     at.button(key=f"resubmit_{old['id']}").click().run()
     assert not at.exception
@@ -250,7 +250,7 @@ def test_a_running_sweep_whose_owner_died_reads_as_interrupted(tmp_path, use_hom
     store = use_home(tmp_path)
     sid = submit_sweep(store, SweepConfig(leaks=(0.5,), seeds=1))
     assert store.start_sweep(sid)  # running, owned by this (live) process
-    at = open_app("pages/train_page.py", {"sweep": sid})
+    at = open_app("app_pages/train_page.py", {"sweep": sid})
     assert not at.exception
     assert "running" in at.get("progress")[0].proto.text and "ETA n/a" in at.get(
         "progress")[0].proto.text
@@ -260,7 +260,7 @@ def test_a_running_sweep_whose_owner_died_reads_as_interrupted(tmp_path, use_hom
     assert not at.exception
     assert "was **interrupted**" in at.error[0].value
     assert at.button(key=f"resubmit_{sid}")
-    at = open_app("pages/identifiability_page.py", {"sweep": sid})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": sid})
     assert "was **interrupted**" in at.error[0].value
 
 
@@ -277,12 +277,12 @@ def test_a_read_only_store_is_listed_shown_and_exported(prepared, tmp_path, use_
     assert not at.exception and not at.error
     assert len(at.dataframe[0].value) == 4
     assert at.button[0].disabled  # the warm-up cannot be written
-    at = open_app("pages/identifiability_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": prepared.tiny})
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 3
     assert {"Sweep numbers (JSON)", "Latents (NPZ)"} <= {b.label for b in at.get(
         "download_button")}
-    at = open_app("pages/train_page.py", {"sweep": queued})
+    at = open_app("app_pages/train_page.py", {"sweep": queued})
     assert not at.exception
     assert at.button(key=f"cancel_{queued}").disabled
     assert RunStore(home).get_sweep(queued)["status"] == "queued"

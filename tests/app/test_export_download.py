@@ -52,7 +52,7 @@ def _npz_button(page: str, sweep_id: str):
 
 def test_the_npz_button_is_offered_on_a_result_page(prepared, use_home):
     use_home(prepared.home)
-    button = _npz_button("pages/identifiability_page.py", prepared.tiny)
+    button = _npz_button("app_pages/identifiability_page.py", prepared.tiny)
     assert not button.disabled and "nearid_core.runs.export.load" in button.help
 
 
@@ -65,5 +65,5 @@ def test_the_npz_button_says_why_when_the_held_out_data_are_gone(prepared, use_h
     (home / "artefacts" / prepared.tiny / "data.npz").unlink()
     RunStore(home).close()
     use_home(home)
-    button = _npz_button("pages/identifiability_page.py", prepared.tiny)
+    button = _npz_button("app_pages/identifiability_page.py", prepared.tiny)
     assert button.disabled and button.help.startswith("No NPZ")

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from nearid_core.settings import BY_NAME, SETTINGS, applies
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN = str(ROOT / "pages" / "train_page.py")
+TRAIN = str(ROOT / "app_pages" / "train_page.py")
 TIMEOUT = 60  # torch's import alone exceeds AppTest's 3 s default
 NUMBERS = [s for s in SETTINGS if s.kind in ("int", "real")]
 

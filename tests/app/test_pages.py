@@ -16,8 +16,8 @@ from nearid_ui import paper
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # torch's import alone exceeds AppTest's 3 s default
-PAGES = ["pages/data_page.py", "pages/train_page.py", "pages/bilipschitz_page.py",
-         "pages/identifiability_page.py", "pages/ica_page.py", "pages/paper_page.py"]
+PAGES = ["app_pages/data_page.py", "app_pages/train_page.py", "app_pages/bilipschitz_page.py",
+         "app_pages/identifiability_page.py", "app_pages/ica_page.py", "app_pages/paper_page.py"]
 RESULT_PAGES = PAGES[2:5]
 
 
@@ -85,7 +85,7 @@ def test_home_lists_stored_sweeps(prepared, use_home):
 
 def test_data_page_measures_an_isometric_generator(tmp_path, use_home):
     use_home(tmp_path)
-    at = open_app("pages/data_page.py")
+    at = open_app("app_pages/data_page.py")
     # rolled data are an exact isometry: B(u) = 1 up to float error
     assert at.metric[0].value == "1.0000"
     at.selectbox(key="kind").set_value("square").run()
@@ -98,7 +98,7 @@ def test_data_page_measures_an_isometric_generator(tmp_path, use_home):
 
 def test_bilipschitz_table_shows_the_stored_numbers(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/bilipschitz_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/bilipschitz_page.py", {"sweep": prepared.tiny})
     ok(at)
     stored = store.get_sweep(prepared.tiny)["analysis"]["per_leak"]
     shown = at.dataframe[0].value
@@ -115,7 +115,7 @@ def test_bilipschitz_table_shows_the_stored_numbers(prepared, use_home):
 
 def test_identifiability_fit_matches_the_analysis(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/identifiability_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": prepared.tiny})
     ok(at)
     fits = store.get_sweep(prepared.tiny)["analysis"]["fits"]
     table = at.dataframe[0].value
@@ -134,7 +134,7 @@ def test_identifiability_fit_matches_the_analysis(prepared, use_home):
 
 def test_identifiability_with_one_seed_explains_the_empty_statistical_view(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/identifiability_page.py", {"sweep": prepared.single_seed})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": prepared.single_seed})
     ok(at)
     assert "no pair to compare" in texts_of(at.info)
     at.radio(key="view").set_value("structural").run()
@@ -145,13 +145,13 @@ def test_identifiability_with_one_seed_explains_the_empty_statistical_view(prepa
 
 def test_a_link_reproduces_the_view_and_bad_links_are_explained(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/identifiability_page.py",
+    at = open_app("app_pages/identifiability_page.py",
                   {"sweep": prepared.single_seed[:6], "view": "structural", "L": "L_mean"})
     ok(at)
     assert at.selectbox(key="sweep").value == prepared.single_seed
     assert at.radio(key="view").value == "structural"
     assert at.radio(key="L").value == "L_mean"
-    at = open_app("pages/identifiability_page.py", {"sweep": "nope", "view": "sideways"})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": "nope", "view": "sideways"})
     ok(at)
     warnings = texts_of(at.warning)
     assert "sweep=nope" in warnings and "view=sideways" in warnings
@@ -160,7 +160,7 @@ def test_a_link_reproduces_the_view_and_bad_links_are_explained(prepared, use_ho
 
 def test_ica_page_shows_the_stored_scores(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny, "model": "2"})
+    at = open_app("app_pages/ica_page.py", {"sweep": prepared.tiny, "model": "2"})
     ok(at)
     run = store.list_runs(prepared.tiny)[2]
     mcc_after = run["metrics"]["after"]["mcc"]
@@ -178,7 +178,7 @@ def test_ica_page_umap_runs_in_the_background(prepared, use_home, monkeypatch):
 
     use_home(prepared.home)
     monkeypatch.setattr(background, "umap", lambda key, X: ("running", None))
-    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny, "proj": "umap"})
+    at = open_app("app_pages/ica_page.py", {"sweep": prepared.tiny, "proj": "umap"})
     ok(at)
     assert "computed in the background" in texts_of(at.info)
     assert any("PCA projection" in c.proto.spec for c in charts(at))
@@ -190,14 +190,14 @@ def test_ica_page_umap_runs_in_the_background(prepared, use_home, monkeypatch):
         return "done", Projection(z[:, :2], __import__("numpy").arange(len(z)), "umap",
                                   __import__("numpy").full(2, float("nan")))
     monkeypatch.setattr(background, "umap", done)
-    at = open_app("pages/ica_page.py", {"sweep": prepared.tiny, "proj": "umap"})
+    at = open_app("app_pages/ica_page.py", {"sweep": prepared.tiny, "proj": "umap"})
     ok(at)
     assert any("UMAP projection" in c.proto.spec for c in charts(at))
 
 
 def test_paper_page_labels_reported_and_computed_numbers(prepared, use_home):
     store = use_home(prepared.home)
-    at = open_app("pages/paper_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/paper_page.py", {"sweep": prepared.tiny})
     ok(at)
     frames = [d.value for d in at.dataframe]
     reported = frames[0]
@@ -258,7 +258,7 @@ def test_train_page_runs_the_smallest_job_to_completion(tmp_path, use_home):
 
 def test_train_page_cancel(tmp_path, use_home):
     store = use_home(tmp_path)
-    at = open_app("pages/train_page.py")
+    at = open_app("app_pages/train_page.py")
     at.button[0].click().run()
     sid = store.list_sweeps()[0]["id"]
     cancel = at.button(key=f"cancel_{sid}")
@@ -272,7 +272,7 @@ def test_train_page_cancel(tmp_path, use_home):
 
 def test_train_page_explains_bad_settings(tmp_path, use_home):
     use_home(tmp_path)
-    at = open_app("pages/train_page.py")
+    at = open_app("app_pages/train_page.py")
     at.number_input(key="width").set_value(64).run()  # wider than d_x = 32
     ok(at)
     assert "d_z <= width <= d_x" in texts_of(at.error)
@@ -283,7 +283,7 @@ def test_train_page_explains_bad_settings(tmp_path, use_home):
 
 def test_train_page_shows_a_failed_model_with_its_reason(prepared, use_home):
     use_home(prepared.home)
-    at = open_app("pages/train_page.py", {"sweep": prepared.with_failure})
+    at = open_app("app_pages/train_page.py", {"sweep": prepared.with_failure})
     ok(at)
     assert prepared.failed_reason in texts_of(at.error)
     statuses = list(at.dataframe[0].value["status"])

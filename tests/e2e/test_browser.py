@@ -86,9 +86,10 @@ def test_main_path_stays_on_this_machine(tmp_path):
 
 
 def test_a_fresh_server_opened_on_a_page_url_runs_the_app_around_it(tmp_path):
-    # Streamlit maps a first request to pages/<n>_<Name>.py's URL straight to that file,
-    # skipping app.py (no st.navigation: the sidebar said "app"). The page files' names
-    # must not produce any of the app's URLs.
+    # A folder named pages/ beside app.py puts Streamlit in its old multipage mode for a
+    # fresh server's first request: /Train ran pages/2_Train.py without app.py (the sidebar
+    # said "app"), and once renamed, a "Page not found" dialog covered the page. The pages
+    # live in app_pages/, which Streamlit does not scan.
     sync_api = pytest.importorskip("playwright.sync_api")
     with serve_app(tmp_path / "store") as url, sync_api.sync_playwright() as pw:
         browser = launch_chromium(pw)
@@ -99,5 +100,6 @@ def test_a_fresh_server_opened_on_a_page_url_runs_the_app_around_it(tmp_path):
             nav = page.locator('[data-testid="stSidebarNav"]')
             nav.get_by_text("Home", exact=True).wait_for(timeout=60_000)
             assert nav.get_by_text("app", exact=True).count() == 0
+            assert page.get_by_text("Page not found").count() == 0
         finally:
             browser.close()
