@@ -14,6 +14,7 @@ import sys
 
 from nearid_core.cli import Parser, UsageError, add_sweep_options, one_line, sweep_name, sweep_ref
 from nearid_core.commands import COMMANDS
+from nearid_core.commands.options import add_study_commands
 from nearid_core.engine.lifecycle import Interrupted, exit_code
 from nearid_core.runs.store import StoreError, default_home
 
@@ -47,13 +48,17 @@ def build_parser() -> Parser:
                    "--report files")
     g.add_argument("--quiet", action="store_true", help="no estimate and no progress on "
                    "stderr")
-    sub.add_parser("list", help="list the sweeps in the store (and why any ended early)")
-    for name, text in (("show", "print a stored sweep's status and tables"),
-                       ("delete", "delete an ended sweep and its files from the store"),
+    sub.add_parser("list", help="list the sweeps (and why any ended early) and the saved "
+                   "comparisons in the store")
+    for name, text in (("show", "print a stored sweep's or saved comparison's status and "
+                                "tables"),
+                       ("delete", "delete an ended sweep, or a saved comparison, and its "
+                                  "files from the store"),
                        ("cancel", "stop a queued or running sweep (what it finished stays "
                                   "saved)")):
         sub.add_parser(name, help=text).add_argument("sweep", type=sweep_ref,
                                                      metavar="SWEEP", help=ID_HELP)
+    add_study_commands(sub)  # compare, realdata
     for name, suffix, text in (
             ("export", "npz", "write everything needed to recompute a sweep's numbers "
                               "(per model: leak, seed, status, latents, ICA latents and "

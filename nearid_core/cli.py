@@ -135,6 +135,33 @@ def check_output(path: str, suffix: str, *, option: str, force: bool) -> Path:
     return out
 
 
+def real_in(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` when ``lo_open``)."""
+    return arg_type(Setting(f"[{lo}, {hi}]", "", "", "real", None, "", "", "", "", lo=lo,
+                            hi=hi, lo_open=lo_open))
+
+
+def boot_count(text: str) -> int:
+    """An argparse type: 0 (no intervals) or 2-1000 re-drawn splits."""
+    value = int_in(0, 1000)(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError("wants 0 (no intervals) or 2-1000 re-drawn splits "
+                                         "(got 1)")
+    return value
+
+
+def index_list(text: str) -> list[int]:
+    """An argparse type: distinct model indices like ``0,3,5``."""
+    parts = text.split(",")
+    if not all(p.strip().isdigit() and len(p.strip()) < 7 for p in parts):
+        raise argparse.ArgumentTypeError(f"wants model indices like 0,3,5 as `show` numbers "
+                                         f"them (got {text[:40]!r})")
+    values = [int(p) for p in parts]
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"lists a model twice (got {text[:40]!r})")
+    return values
+
+
 # ---------------------------------------------------------------- the sweep's options
 
 GROUP_TITLES = {"data": "data (the ground truth u and observations x = g(u))",
@@ -232,3 +259,4 @@ def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     lines = ["  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines)
+

@@ -5,8 +5,9 @@ With ``NEARID_FAULT_PHASE=<phase>`` in the environment, the first time the proce
 ``NEARID_FAULT_WAIT_S``, default 120 s) so that a test can send it a signal at exactly that
 point. Without the variable a checkpoint costs one dictionary lookup. Phases in use:
 ``submission`` (inside the submitting transaction), ``training`` (training under way),
-``analysis``, ``artefact`` (a file written but not yet renamed into place) and ``status``
-(just before the final status update).
+``analysis``, ``artefact`` (a file written but not yet renamed into place), ``status``
+(just before the final status update) and ``comparison`` (a saved comparison's files in
+place, its row not yet inserted).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 
-PHASES = ("submission", "training", "analysis", "artefact", "status")
+PHASES = ("submission", "training", "analysis", "artefact", "status", "comparison")
 _hit: set[str] = set()
 
 

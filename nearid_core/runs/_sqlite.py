@@ -18,7 +18,11 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 2
+# v1 -> v2: status 'interrupted', heartbeat, started_at (tables rebuilt, _migrate_v1);
+# v2 -> v3: saved comparisons, in a table created with the first one (COMPARISONS_DDL; a
+# store that never saves one stays as small as before); nothing else changes. An older
+# nearid refuses a newer store with check_version's message instead of guessing.
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 HEARTBEAT_S = 1.0  # an owner refreshes its sweep's heartbeat this often
 STALE_S = 30.0  # ... and is judged gone when it has not for this long (any host)
@@ -44,6 +48,14 @@ _RUNS = f"""CREATE TABLE IF NOT EXISTS runs (
     reason TEXT, metrics TEXT NOT NULL DEFAULT '{{}}',
     loss_history TEXT NOT NULL DEFAULT '[]', timings TEXT NOT NULL DEFAULT '{{}}',
     created_at REAL NOT NULL, updated_at REAL NOT NULL)"""
+# Saved comparisons (runs/comparisons.py): JSON columns names, dims, config, result; the
+# arrays are files under artefacts/comparisons/<id>/, written before the row.
+COMPARISONS_DDL = """CREATE TABLE IF NOT EXISTS comparisons (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    names TEXT NOT NULL, n_rows INTEGER NOT NULL, dims TEXT NOT NULL,
+    has_factors INTEGER NOT NULL DEFAULT 0, has_labels INTEGER NOT NULL DEFAULT 0,
+    config TEXT NOT NULL, result TEXT NOT NULL)"""
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     _SWEEPS,
@@ -137,7 +149,7 @@ def init_db(path: Path) -> None:
             check_version(version)
             if version == 1:
                 _migrate_v1(conn)
-            for statement in _DDL:
+            for statement in _DDL:  # v2 -> v3 is the version number alone (see above)
                 conn.execute(statement)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
                          "('schema_version', ?)", (str(SCHEMA_VERSION),))

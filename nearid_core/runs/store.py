@@ -2,9 +2,10 @@
 
 Layout under the store home (``$NEARID_HOME``, else ``./.nearid/``)::
 
-    nearid.sqlite                              meta, sweeps, runs (WAL mode)
+    nearid.sqlite                              meta, sweeps, runs, comparisons (WAL mode)
     artefacts/<sweep_id>/<name>.npz            sweep-level arrays (e.g. held-out data)
     artefacts/<sweep_id>/<run_id>/<name>.npz   run arrays; state_dict.pt for weights
+    artefacts/comparisons/<id>/arrays.npz      saved comparisons (``runs/comparisons.py``)
 
 Every method is one short transaction on a connection owned by the calling thread, so a
 worker process can write while app threads read. Files are written atomically (temp file,
@@ -53,6 +54,7 @@ from nearid_core.runs._sqlite import (
     transaction,
     update_row,
 )
+from nearid_core.runs.comparisons import remove_orphans
 
 __all__ = ["DB_NAME", "ENDED", "LIVE", "SCHEMA_VERSION", "STATUSES", "DamagedArtefact",
            "RunStore", "StoreError", "default_home"]
@@ -97,6 +99,15 @@ class RunStore(ArtefactFiles, OwnerLiveness):
 
     def __reduce__(self) -> tuple[type[RunStore], tuple[Path]]:
         return (RunStore, (self.home,))  # picklable for spawned worker processes
+
+    def recover(self) -> dict[str, Any]:
+        """Settle what dead processes left behind (see ``OwnerLiveness.recover``); the
+        folders of comparisons whose save was killed before its row count as half-written
+        files in ``temp_files_removed``."""
+        out = super().recover()
+        if not self.readonly:
+            out["temp_files_removed"] += remove_orphans(self)
+        return out
 
     def __enter__(self) -> RunStore:
         return self

@@ -3,6 +3,10 @@
 A user mistake raises ``UsageError`` (or the store's ``StoreError``), which ``__main__``
 prints as one line with exit code 2. Every check that can fail runs before anything is
 trained or written, so a refused command leaves the store as it was.
+
+The sweep and store commands live here; the study commands in ``compare`` and ``realdata``
+(loaded on use), their options in ``options`` (joined to the parser by ``cli.Parser``) and
+their printed tables in ``output``.
 """
 
 from __future__ import annotations
@@ -130,8 +134,8 @@ def _check_outputs(args) -> dict:
 
 def cmd_sweep(args) -> int:
     from nearid_core.engine.budget import BudgetError, check_budget
-    from nearid_core.runs.jobs import run_sweep_job, submit_sweep
     from nearid_core.engine.lifecycle import handle_signals
+    from nearid_core.runs.jobs import run_sweep_job, submit_sweep
 
     cfg = sweep_config(args)
     limits = _check_outputs(args)
@@ -189,8 +193,8 @@ def _write_outputs(store: RunStore, sweep_id: str, args, seconds: float, *,
 
 
 def cmd_runner(args) -> int:
-    from nearid_core.runs.jobs import runner_loop
     from nearid_core.engine.lifecycle import handle_signals
+    from nearid_core.runs.jobs import runner_loop
 
     store = open_store(create=True)
     with handle_signals():
@@ -271,7 +275,9 @@ def _print_fits(analysis: dict, runs: list[dict]) -> None:
 
 
 def _sweep_doc(store: RunStore, sweep_id: str) -> dict:
-    from nearid_core.runs.export import sweep_document  # the same document as the app's JSON download
+    from nearid_core.runs.export import (
+        sweep_document,  # the same document as the app's JSON download
+    )
 
     return sweep_document(store, sweep_id)
 
@@ -282,10 +288,18 @@ def cmd_list(args) -> int:
         print(f"no sweeps yet (no run store at {str(home)!r}): run "
               "`python -m nearid_core sweep`")
         return 0
-    sweeps = open_store(create=False).list_sweeps()
+    from nearid_core.commands.output import print_comparisons
+
+    store = open_store(create=False)
+    _list_sweeps(store.list_sweeps())
+    print_comparisons(store)
+    return 0
+
+
+def _list_sweeps(sweeps: list[dict]) -> None:
     if not sweeps:
         print("no sweeps in the store yet: run `python -m nearid_core sweep`")
-        return 0
+        return
     rows = [{"id": s["id"], "name": s["name"] or "-", "status": s["status"],
              "models": s["n_runs"], "done": s["run_counts"].get("done", 0),
              "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(s["created_at"]))}
@@ -297,11 +311,19 @@ def cmd_list(args) -> int:
         print("\nwhy sweeps ended early:")
         for s in ended:
             print(f"  {s['id']}  {s['status']}: {_reason(s['reason'])}")
-    return 0
 
 
 def cmd_show(args) -> int:
-    _print_sweep(open_store(create=False), args.sweep)
+    from nearid_core.runs.comparisons import id_kind
+
+    store = open_store(create=False)
+    kind, key = id_kind(store, args.sweep)
+    if kind == "comparison":
+        from nearid_core.commands.output import print_saved
+
+        print_saved(store, key)
+    else:
+        _print_sweep(store, key)
     return 0
 
 
@@ -339,7 +361,9 @@ def _write_report(store: RunStore, sweep_id: str, path: str, option: str = "--re
     sweep = store.get_sweep(sweep_id)
     if not sweep["analysis"]:
         raise UsageError(f"sweep {sweep_id} has no results to report: {_why_no_results(sweep)}")
-    from nearid_core.views.report import render  # plotly: seconds to import, only once there is something
+    from nearid_core.views.report import (
+        render,  # plotly: seconds to import, only once there is something
+    )
 
     try:
         data = render(store, sweep_id).encode("utf-8")
@@ -354,8 +378,15 @@ def _write_report(store: RunStore, sweep_id: str, path: str, option: str = "--re
 
 
 def cmd_delete(args) -> int:
+    from nearid_core.runs.comparisons import delete_comparison, id_kind
+
     store = open_store(create=False)
-    sweep = store.get_sweep(args.sweep)
+    kind, key = id_kind(store, args.sweep)
+    if kind == "comparison":
+        delete_comparison(store, key)
+        print(f"deleted saved comparison {key}")
+        return 0
+    sweep = store.get_sweep(key)
     if sweep["status"] in ("queued", "running"):
         raise UsageError(f"sweep {sweep['id']} is {sweep['status']}; cancel it first: "
                          f"python -m nearid_core cancel {sweep['id']}")
@@ -378,6 +409,18 @@ def cmd_cancel(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from nearid_core.commands.compare import cmd_compare as run  # numpy-heavy: load on use
+
+    return run(args)
+
+
+def cmd_realdata(args) -> int:
+    from nearid_core.commands.realdata import cmd_realdata as run  # torch: load on use
+
+    return run(args)
+
+
 COMMANDS = {"sweep": cmd_sweep, "list": cmd_list, "show": cmd_show, "delete": cmd_delete,
             "cancel": cmd_cancel, "export": cmd_export, "report": cmd_report,
-            "runner": cmd_runner}
+            "runner": cmd_runner, "compare": cmd_compare, "realdata": cmd_realdata}
