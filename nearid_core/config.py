@@ -209,3 +209,18 @@ def sweep_from_dict(d: dict[str, Any]) -> SweepConfig:
         seeds=d.get("seeds", 4),
         seed=d.get("seed", 0),
     )
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types: NaN/inf -> None, numpy scalars and arrays -> Python, keys -> str."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

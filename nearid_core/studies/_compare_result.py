@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from nearid_core.config import to_dict
+from nearid_core.config import json_safe, to_dict
 from nearid_core.science import efficiency
 from nearid_core.studies._compare_config import CI_LEVEL, CompareConfig
 
@@ -21,23 +20,6 @@ TABLE_COLUMNS = (
     "ica_efficiency", "efficiency", "ica_vs_linear", "cka", "procrustes_angle",
     "diameter_exact", "ica_converged",
 )
-
-
-def json_safe(value):
-    """Plain JSON types: NaN/inf -> None, numpy scalars and arrays -> Python, keys -> str."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from nearid_core.config import json_safe  # noqa: F401 - re-exported
 from nearid_core.science import efficiency
 
 GROUPS = ("perm", "rigid", "linear", "ica")
@@ -141,20 +142,3 @@ def paper_rows() -> list[dict]:
         rows.append({"source": PAPER_SOURCE, **r, "ica_efficiency_note": "as printed",
                      "regime": regime(r["perm"], r["rigid"], r["linear"]), "statement": words})
     return rows
-
-
-def json_safe(value):
-    """Plain JSON types: NaN/inf -> None, numpy scalars and arrays -> Python, keys -> str."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)
