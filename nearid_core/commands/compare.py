@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from nearid_core.cli import ProgressPrinter, UsageError, check_output, one_line
-from nearid_core.commands import _write, open_store
+from nearid_core.commands.common import _write, open_store
 from nearid_core.runs.comparisons import default_model_indices, save_comparison, sweep_embeddings
 from nearid_core.runs.embeddings import (
     PROBLEMS,

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from nearid_core.cli import ProgressPrinter, UsageError, check_output
-from nearid_core.commands import _write
+from nearid_core.commands.common import _write
 
 
 def cmd_realdata(args) -> int:
