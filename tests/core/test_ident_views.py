@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from nearid_core import commands
+from nearid_core.commands import sweeps as commands
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
 from nearid_core.runs.jobs import run_sweep_job, submit_sweep
 from nearid_core.runs.store import RunStore
