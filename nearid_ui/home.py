@@ -16,9 +16,20 @@ RESULT_PAGE = "app_pages/identifiability_page.py"
 
 def preset_label(preset: str, rows: list[dict]) -> str:
     """'paper settings (24 models; about 23 s (estimate))': the duration is
-    measured (an identical done sweep's timings, else this machine's estimate)."""
+    measured (an identical done sweep's timings, else this machine's estimate).
+
+    Kept for the session until the identical sweep changes: the estimate follows the
+    machine's load, and a radio option whose text moved between reruns would flicker (and
+    could no longer be matched to the choice made).
+    """
     cfg = jobs.PRESETS[preset]
-    return f"{PRESET_TITLES[preset]} ({cfg.n_models} models; {manage.time_claim(cfg, rows)})"
+    found = manage.identical(rows, cfg)
+    key = (preset, found and found["id"], found and found["status"])
+    labels = st.session_state.setdefault("_preset_labels", {})
+    if key not in labels:
+        labels[key] = (f"{PRESET_TITLES[preset]} ({cfg.n_models} models; "
+                       f"{manage.time_claim(cfg, rows)})")
+    return labels[key]
 
 
 def grid_text(cfg) -> str:
@@ -36,8 +47,9 @@ def warmup_section(rows: list[dict]) -> None:
     and an explicit "Train again"."""
     grids = " ".join(f"{PRESET_TITLES[p].split(',')[0].capitalize()}: {grid_text(c)}."
                      for p, c in jobs.PRESETS.items())
+    labels = {p: preset_label(p, rows) for p in jobs.PRESETS}  # this run's texts, fixed
     preset = radio("Preset", tuple(jobs.PRESETS), "preset", help=f"{grids} {texts.PRESET}",
-                   format_func=lambda p: preset_label(p, rows))
+                   format_func=labels.__getitem__)
     cfg, name = jobs.PRESETS[preset], jobs.WARMUP_NAMES[preset]
     found = manage.identical(rows, cfg)
     readonly = cache.readonly()

@@ -329,3 +329,20 @@ def test_unknown_paths_go_to_the_not_found_page():
     assert routing.target("ica", known) == routing.NOT_FOUND  # paths are case-sensitive
     assert routing.target("ICA", known) is None and routing.target("", known) is None
     assert routing.target("home", known) == ""  # the default page's own name: Home
+
+
+def test_preset_labels_keep_their_text_while_the_machine_load_moves(tmp_path, use_home,
+                                                                       monkeypatch):
+    # The time claim beside each preset follows the load average; a radio option whose text
+    # changed between two reruns could no longer be matched to the choice made (AppTest
+    # raised "not in list"), and on screen it flickered.
+    from nearid_core.engine import budget
+
+    use_home(tmp_path)
+    load = iter([0.0, 40.0, 80.0, 120.0])
+    monkeypatch.setattr(budget.os, "getloadavg", lambda: (next(load, 160.0), 0.0, 0.0))
+    at = open_app()
+    first = list(at.radio(key="preset").options)
+    at.run()
+    at.run()
+    assert list(at.radio(key="preset").options) == first
