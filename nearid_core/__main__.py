@@ -12,7 +12,15 @@ import signal
 import sqlite3
 import sys
 
-from nearid_core.cli import Parser, UsageError, add_sweep_options, one_line, sweep_name, sweep_ref
+from nearid_core.cli import (
+    Parser,
+    UsageError,
+    add_sweep_options,
+    one_line,
+    real_in,
+    sweep_name,
+    sweep_ref,
+)
 from nearid_core.commands import COMMANDS
 from nearid_core.commands.options import add_study_commands
 from nearid_core.engine.lifecycle import Interrupted, exit_code
@@ -71,8 +79,11 @@ def build_parser() -> Parser:
         c.add_argument("--out", required=True, metavar=f"FILE.{suffix}", help="output file; "
                        "its folder must exist")
         c.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    sub.add_parser("runner", help="(used by the app) run queued sweeps in the background "
-                   "until none is left")
+    r = sub.add_parser("runner", help="(used by the app) run queued sweeps in the background "
+                       "until none is left")
+    r.add_argument("--stay", type=real_in(0.0, 86400.0), metavar="SECONDS", default=0.0,
+                   help="keep the worker pool warm and wait this long for new sweeps once "
+                        "the queue is empty (the app's runner; 0 = leave at once)")
     return p
 
 

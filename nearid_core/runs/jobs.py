@@ -5,26 +5,40 @@ can follow it, and whatever finished is kept if the process dies. Background job
 detached runner process (``python -m nearid_core runner``) that takes queued sweeps one by
 one; at most one runner per store, so two users training at once queue rather than fight
 over the two cores.
+
+A *warm* runner (``runner_loop(..., stay_s=...)``, which the app starts with its server)
+keeps its worker pool started, with torch and scikit-learn imported, and waits for work:
+a submitter wakes it at once with a datagram on a per-store abstract socket
+(``wake_runner``), and it also looks at the queue every ``WAKE_POLL_S`` for sweeps queued
+by processes that do not wake it. It leaves after ``stay_s`` without work.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from pathlib import Path
 
 from nearid_core.config import SweepConfig, sweep_from_dict, to_dict
 from nearid_core.engine import faults
 from nearid_core.engine.executors import executor_or_default
 from nearid_core.engine.lifecycle import Interrupted, reason_of
+from nearid_core.runs.runner import (  # noqa: F401 - runner_alive, ensure_runner: public here too
+    RUNNER_STAY_S,
+    WAKE_POLL_S,
+    ensure_runner,
+    queued,
+    runner_alive,
+    start_warm_runner,
+    take_lock,
+    wait_for_wake,
+    wake_runner,
+    wake_socket,
+)
 from nearid_core.runs.store import RunStore
 from nearid_core.science.lipschitz import generator_bilipschitz
 from nearid_core.science.training import DONE
@@ -60,11 +74,14 @@ class _ProgressWriter:
                  echo: Callable[[Progress], None] | None) -> None:
         self.store, self.sweep_id, self.run_ids, self.echo = store, sweep_id, run_ids, echo
         self.last = 0.0
+        self.first_step: float | None = None  # epoch seconds of the first training report
 
     def __call__(self, p: Progress) -> None:
         if self.echo is not None:
             self.echo(p)
         if p.fraction > 0:
+            if self.first_step is None:
+                self.first_step = time.time()
             faults.checkpoint("training")
         now = time.monotonic()
         if now - self.last >= PROGRESS_WRITE_S and p.losses:
@@ -110,17 +127,31 @@ def run_sweep_job(store: RunStore, sweep_id: str, *, executor: Executor | None =
 
 
 def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
+    marks = {"started": time.time()}  # the timeline, in epoch seconds (see TIMELINE)
     t0 = time.perf_counter()
     outcomes = train_sweep(cfg, executor=ex, on_progress=writer, should_stop=writer.cancelled)
     train_s = time.perf_counter() - t0
+    marks |= {"first_step": writer.first_step, "trained": time.time()}
     _save_outcomes(store, sweep_id, cfg, run_ids, outcomes)
+    marks["saved"] = time.time()
     if writer.cancelled():
         return None, {}
     store.set_runs_progress(sweep_id, 0.9, {}, message="analysing")
     faults.checkpoint("analysis")
     t0 = time.perf_counter()
-    analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex)
-    return analysis, {"train_s": train_s, "analysis_s": time.perf_counter() - t0}
+    analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex, marks)
+    return analysis, {"train_s": train_s, "analysis_s": time.perf_counter() - t0,
+                      "marks": {k: v for k, v in marks.items() if v is not None}}
+
+
+TIMELINE = {  # a sweep's timings["marks"], in order: what happened at each epoch second
+    "started": "the owner took the sweep (pool running)",
+    "first_step": "the first training progress report",
+    "trained": "every model trained and its B(z) measured",
+    "saved": "latents, B(z) and weights written",
+    "analysed": "alignments, ICA and metrics computed",
+    "stored": "analysis and ICA arrays written",
+}
 
 
 def _save_outcomes(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
@@ -140,13 +171,14 @@ def _save_outcomes(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: li
 
 
 def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
-             outcomes: list[ModelOutcome], ex: Executor) -> SweepAnalysis:
+             outcomes: list[ModelOutcome], ex: Executor, marks: dict) -> SweepAnalysis:
     ds = dataset_for(cfg)
     u = ds.u_test
     done = [(o.index, o.leak, o.latents) for o in outcomes if o.status == DONE]
     lipschitz = {o.index: o.lipschitz for o in outcomes if o.status == DONE}
     analysis = analyse_sweep(leak_table(cfg, outcomes), done, u, executor=ex, seed=cfg.seed,
                              lipschitz=lipschitz)
+    marks["analysed"] = time.time()
     for o in outcomes:
         if o.index in analysis.per_model:
             rid = run_ids[o.index]
@@ -157,23 +189,14 @@ def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str
     # The ground truth's own B: 1 for an isometric generator (rolled, linear).
     doc["generator"] = generator_bilipschitz(ds.generator, u[:2000]).summary(0)
     store.set_sweep_analysis(sweep_id, doc)
+    marks["stored"] = time.time()
     return analysis
 
 
 # ------------------------------------------------------------------ background runner
 
-def _lock(home: Path):
-    """Hold the store's runner lock (a file lock, released if the process dies)."""
-    fh = open(home / "runner.lock", "a+")  # noqa: SIM115 - kept open while held
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        return None
-    return fh
-
-
-def runner_loop(store: RunStore, *, workers: int | None = None) -> int:
+def runner_loop(store: RunStore, *, workers: int | None = None, stay_s: float = 0.0,
+                on_ready: Callable[[], None] | None = None) -> int:
     """Run queued sweeps one after another until none is left; return how many ran.
 
     Exits at once when another runner holds the store's lock. Never leaves a job behind:
@@ -181,33 +204,109 @@ def runner_loop(store: RunStore, *, workers: int | None = None) -> int:
     arrived meanwhile (a submitter that saw the lock held started no runner). When
     ``NEARID_RUNNER_PARENT`` names a pid (``ensure_runner`` sets it), the runner stops,
     as on SIGTERM, once that parent has ended.
+
+    ``stay_s > 0`` makes it a warm runner: its pool starts at once and is warmed (torch,
+    scikit-learn and their first calls), it waits up to ``stay_s`` after the queue empties
+    for a wake-up (``wake_runner``) or a newly queued sweep, and then leaves. ``on_ready``
+    is called each time its pool is warm.
     """
     ran = 0
     with _watch_parent(os.environ.get("NEARID_RUNNER_PARENT")):
-        while (lock := _lock(store.home)) is not None:
+        while (lock := take_lock(store.home)) is not None:
             try:
-                ran += _drain_queue(store, workers)
+                if stay_s > 0:
+                    ran += _stay_warm(store, workers, stay_s, on_ready)
+                else:
+                    ran += _drain_queue(store, workers)
             finally:
                 lock.close()
-            if not _queued(store):
+            if not queued(store):
                 break
     return ran
 
 
-def _drain_queue(store: RunStore, workers: int | None) -> int:
+def _drain_queue(store: RunStore, workers: int | None, ex: Executor | None = None) -> int:
     ran = 0
-    with executor_or_default(None, workers) as ex:
+    with executor_or_default(ex, workers) as pool:
         while (sweep_id := store.claim_queued_sweep()) is not None:
             try:
-                run_sweep_job(store, sweep_id, executor=ex)
+                run_sweep_job(store, sweep_id, executor=pool)
             except Exception:  # recorded on the sweep as failed; go on with the queue
                 pass
             ran += 1
     return ran
 
 
-def _queued(store: RunStore) -> bool:
-    return any(s["status"] == "queued" for s in store.list_sweeps())
+def _stay_warm(store: RunStore, workers: int | None, stay_s: float,
+               on_ready: Callable[[], None] | None) -> int:
+    """Hold a warmed pool; run what is queued; wait for more until ``stay_s`` idle."""
+    ran = 0
+    with wake_socket(store.home) as wake:  # bound before the first look: no lost wake-up
+        pool = None
+        try:
+            idle_since = time.monotonic()
+            while True:
+                if pool is None or getattr(pool, "_broken", False):
+                    if pool is not None:
+                        pool.terminate()
+                    pool = warm_pool(workers)
+                    if on_ready is not None:
+                        on_ready()
+                n = _drain_queue(store, workers, pool)
+                ran += n
+                if n:
+                    idle_since = time.monotonic()
+                left = stay_s - (time.monotonic() - idle_since)
+                if left <= 0:
+                    break
+                wait_for_wake(wake, min(WAKE_POLL_S, left))
+        except BaseException:
+            if pool is not None:
+                pool.terminate()
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
+    return ran
+
+
+def warm_pool(workers: int | None = None):
+    """A process pool whose workers have already imported and run everything a sweep needs
+    (one tiny training and one tiny analysis each), so the first sweep starts at full speed."""
+    from nearid_core.engine.executors import default_workers, process_pool
+
+    pool = process_pool(workers)
+    k = workers or default_workers()
+    futures = [pool.submit(_warm_worker) for _ in range(k)]
+    _warm_owner()  # meanwhile, this process's own first calls (B of the generator)
+    for fut in futures:
+        fut.result()
+    return pool
+
+
+def _warm_owner() -> None:
+    from nearid_core.config import DataConfig, TrainConfig
+
+    cfg = SweepConfig(data=DataConfig(n=64), train=TrainConfig(batch_size=32))
+    ds = dataset_for(cfg)
+    generator_bilipschitz(ds.generator, ds.u_test[:32])
+
+
+def _warm_worker() -> None:
+    """One tiny training (with B(z)) and one tiny analysis: every import and first call
+    done. Takes long enough (~0.3 s) that each of the pool's workers takes one of these."""
+    import numpy as np
+
+    from nearid_core.config import DataConfig, TrainConfig, to_dict
+    from nearid_core.studies.analysis import analyse_model
+    from nearid_core.studies.sweep import train_chunk
+
+    cfg = SweepConfig(data=DataConfig(n=64), train=TrainConfig(epochs=1, batch_size=32),
+                      leaks=(0.5,), seeds=1)
+    train_chunk(to_dict(cfg), [0], None)
+    rng = np.random.default_rng(0)
+    u = rng.uniform(-1, 1, (200, 2))
+    analyse_model(np.tanh(u @ rng.normal(size=(2, 2))), u)
+    time.sleep(0.1)
+
 
 
 @contextmanager
@@ -231,28 +330,3 @@ def _watch_parent(parent: str | None, every_s: float = 1.0):
         stop.set()
 
 
-def runner_alive(store: RunStore) -> bool:
-    """Whether a runner holds this store's lock (its lock dies with its process)."""
-    lock = _lock(store.home)
-    if lock is None:
-        return True
-    lock.close()
-    return False
-
-
-def ensure_runner(store: RunStore) -> bool:
-    """Start a background runner for this store unless one is running or nothing is queued.
-
-    Returns True when a runner was started. The runner logs to ``runner.log`` in the store,
-    stops when the queue is empty, and stops (marking its sweep interrupted) when the
-    process that started it ends: nothing nearid starts outlives its parent.
-    """
-    if store.readonly or not _queued(store) or runner_alive(store):
-        return False
-    env = dict(os.environ, NEARID_HOME=str(store.home), OMP_NUM_THREADS="1",
-               NEARID_RUNNER_PARENT=str(os.getpid()))
-    with open(store.home / "runner.log", "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "nearid_core", "runner"], env=env,
-                         stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                         start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
-    return True

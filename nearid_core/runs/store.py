@@ -109,6 +109,22 @@ class RunStore(ArtefactFiles, OwnerLiveness):
             out["temp_files_removed"] += remove_orphans(self)
         return out
 
+    def change_token(self) -> tuple[int, ...]:
+        """Changes whenever any process commits to the store; costs two ``stat`` calls.
+
+        For pollers (the app's live progress): read the store again only when this moved.
+        Every commit of a WAL database appends to its ``-wal`` file, and a checkpoint
+        rewrites the database file, so their sizes and modification times move together.
+        """
+        token: list[int] = []
+        for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal")):
+            try:
+                st = path.stat()
+                token += [st.st_mtime_ns, st.st_size, st.st_ino]
+            except OSError:
+                token += [0, 0, 0]
+        return tuple(token)
+
     def __enter__(self) -> RunStore:
         return self
 

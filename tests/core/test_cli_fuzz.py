@@ -163,7 +163,8 @@ def argument_cases() -> list[Case]:
         _c("unknown command", "frobnicate", needle="invalid choice"),
         _c("unknown top option", "--frob"), _c("unknown sweep option", "sweep", "--frob"),
         _c("sweep positional", "sweep", "extra"), _c("list extra", "list", "extra"),
-        _c("runner extra", "runner", "extra"), _c("sweep --seed without value", "sweep", "--seed"),
+        _c("runner extra", "runner", "extra"), _c("runner --stay negative", "runner", "--stay", "-1"),
+        _c("runner --stay not a number", "runner", "--stay", "soon"), _c("sweep --seed without value", "sweep", "--seed"),
         _c("sweep --name without value", "sweep", "--name"),
         *[_c(f"{cmd} without id", cmd, needle="required") for cmd in
           ("show", "delete", "cancel", "export", "report")],

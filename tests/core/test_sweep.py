@@ -125,7 +125,8 @@ def test_cancel_stops_training_at_a_known_step_and_keeps_the_runs(tmp_path, monk
 
 
 def test_runner_trains_every_queued_sweep_and_is_alone(tmp_path):
-    from nearid_core.runs.jobs import _lock, ensure_runner, runner_loop
+    from nearid_core.runs.jobs import ensure_runner, runner_loop
+    from nearid_core.runs.runner import take_lock as _lock
 
     store = RunStore(tmp_path)
     assert not ensure_runner(store)  # nothing queued: nothing started
