@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +23,7 @@ import streamlit as st
 from nearid_core.config import DataConfig, to_dict
 from nearid_core.runs.store import RunStore, StoreError, default_home
 
-from .jobs import ensure_runner, runner_enabled
+from .jobs import keep_warm, runner_enabled
 
 if TYPE_CHECKING:
     from nearid_core.science.projection import Projection
@@ -33,9 +34,19 @@ def _preload() -> None:
     import torch
 
     torch.set_num_threads(1)  # the app shares two cores with training workers
+    import plotly.graph_objects as go
+
+    import nearid_core.runs.jobs  # noqa: F401 - the warm-up button submits through it
     import nearid_core.science.metrics  # noqa: F401
     import nearid_core.views.explore  # noqa: F401
     import nearid_core.views.results  # noqa: F401
+    from nearid_core.engine.calibration import rates
+    from nearid_core.views.plots import style
+
+    rates()  # the budget check's machine speed: from its cache file, else measured now
+    # plotly loads its templates and validators on the first figure (~0.5 s): not in a page
+    style(go.Figure(go.Scatter(x=[0, 1], y=[0, 1], error_y={"array": [0, 0]})),
+          title="warm").to_json()
 
 
 log = logging.getLogger("nearid.app")
@@ -62,7 +73,7 @@ def _store(home: str) -> RunStore:
     try:
         s.recover()  # sweeps left running by a process that died are marked interrupted
         if runner_enabled():
-            ensure_runner(s)  # sweeps queued before a restart go on training
+            keep_warm(s)  # waits for work; sweeps queued before a restart go on training
     except (StoreError, OSError) as err:  # showing results does not need either
         log.error("store recovery or runner start failed: %s", err)
     return s
@@ -76,9 +87,14 @@ def store() -> RunStore:
     """The run store of this app ($NEARID_HOME or ./.nearid); StoreError if unusable."""
     _preloading()
     try:
-        return _store(home())
+        s = _store(home())
     except OSError as err:  # resolving $NEARID_HOME itself failed (e.g. a loop of links)
         raise StoreError(f"the run store cannot be opened ({type(err).__name__})") from None
+    try:
+        keep_warm(s)  # the runner left after a long idle (or died): start it again
+    except (StoreError, OSError) as err:
+        log.error("cannot start the background runner: %s", err)
+    return s
 
 
 def readonly() -> bool:
@@ -96,6 +112,27 @@ def sweep_row(sweep_id: str) -> dict | None:
         return store().get_sweep(sweep_id)
     except (StoreError, KeyError, ValueError):
         return None
+
+
+FULL_READ_S = 2.0  # a live poll reads the store at least this often, token or not
+
+
+def live_row(sweep_id: str) -> dict | None:
+    """``sweep_row`` for a fast poll: read again only when the store changed (its
+    ``change_token``) or ``FULL_READ_S`` passed, so a poll every 0.25 s costs two ``stat``
+    calls between the owner's writes (at most two a second)."""
+    try:
+        token = store().change_token()
+    except StoreError:
+        return None
+    memo = st.session_state.setdefault("_live_rows", {})
+    now = time.monotonic()
+    hit = memo.get(sweep_id)
+    if hit is not None and hit[0] == token and now - hit[1] < FULL_READ_S:
+        return hit[2]
+    row = sweep_row(sweep_id)
+    memo[sweep_id] = (token, now, row)
+    return row
 
 
 @st.cache_data(max_entries=24, show_spinner=False)

@@ -7,12 +7,15 @@ quick on a cold start.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 from nearid_core.config import SweepConfig
 from nearid_core.runs.store import RunStore
 from nearid_core.studies.presets import PRESETS, WARMUP_NAMES
 
-__all__ = ["PRESETS", "WARMUP_NAMES", "ensure_runner", "runner_enabled", "start", "warmup"]
+__all__ = ["PRESETS", "WARMUP_NAMES", "ensure_runner", "keep_warm", "runner_enabled", "start",
+           "warmup"]
 
 
 def runner_enabled() -> bool:
@@ -20,9 +23,41 @@ def runner_enabled() -> bool:
     return os.environ.get("NEARID_APP_RUNNER", "1") != "0"
 
 
+_SPAWNED = {"at": -1e9}  # when this server last started a warm runner (monotonic seconds)
+_SPAWNING = threading.Lock()
+RESPAWN_S = 30.0  # a runner takes seconds to hold its lock: no second start meanwhile
+
+
+def keep_warm(store: RunStore) -> bool:
+    """Start the store's warm runner (pool started, torch imported, waiting for work) unless
+    one is running or this server started one less than ``RESPAWN_S`` ago; True when one
+    was started. Nothing when ``NEARID_APP_RUNNER=0`` or ``NEARID_RUNNER_STAY_S=0``.
+
+    The runner leaves after ``NEARID_RUNNER_STAY_S`` seconds (default 900) without work,
+    and with the server; the next page load starts it again.
+    """
+    if not runner_enabled() or store.readonly:
+        return False
+    from nearid_core.runs.runner import RUNNER_STAY_S, start_warm_runner
+
+    try:
+        stay = float(os.environ.get("NEARID_RUNNER_STAY_S", RUNNER_STAY_S))
+    except ValueError:
+        stay = RUNNER_STAY_S
+    if not stay > 0:
+        return False
+    with _SPAWNING:
+        if time.monotonic() - _SPAWNED["at"] < RESPAWN_S:
+            return False
+        started = start_warm_runner(store, stay)
+        if started:
+            _SPAWNED["at"] = time.monotonic()
+    return started
+
+
 def ensure_runner(store: RunStore) -> bool:
     """Start the store's background runner if sweeps are queued and none runs."""
-    from nearid_core.runs.jobs import ensure_runner as ensure
+    from nearid_core.runs.runner import ensure_runner as ensure
 
     return ensure(store)
 

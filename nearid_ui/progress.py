@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nearid_core.runs.jobs import runner_alive
+from nearid_core.runs.runner import runner_alive
 from nearid_core.views import plots
 
 from . import cache, render

@@ -1,0 +1,47 @@
+"""The live progress polls cheaply: it reads the store only when the store changed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from nearid_ui import cache
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script() -> None:
+    import streamlit as st
+
+    from nearid_ui import cache
+
+    row = cache.live_row(st.query_params["sid"])
+    st.write(f"name={row['name']}")
+
+
+def test_live_row_reads_again_only_after_a_commit_or_the_full_read_interval(
+        tmp_path, use_home, monkeypatch):
+    store = use_home(tmp_path)
+    sid = store.create_sweep({}, name="x")
+    reads: list[str] = []
+    real = cache.sweep_row
+    monkeypatch.setattr(cache, "sweep_row", lambda s: reads.append(s) or real(s))
+    monkeypatch.setattr(cache, "FULL_READ_S", 1e9)  # only the token decides
+    at = AppTest.from_function(_script, default_timeout=60)
+    at.query_params["sid"] = sid
+    for _ in range(3):
+        at.run()
+        assert at.markdown[0].value == "name=x"
+    assert reads == [sid]  # three polls, one read: the store did not change
+    # Another process commits (as the runner does): the next poll reads and sees it.
+    subprocess.run([sys.executable, "-c", "import sys; from nearid_core.runs.store import "
+                    "RunStore; RunStore(sys.argv[1]).rename_sweep(sys.argv[2], 'y')",
+                    str(tmp_path), sid], cwd=ROOT, check=True)
+    at.run()
+    assert reads == [sid, sid] and at.markdown[0].value == "name=y"
+    monkeypatch.setattr(cache, "FULL_READ_S", 0.0)  # a missed token: read anyway
+    at.run()
+    assert reads == [sid] * 3
