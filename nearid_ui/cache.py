@@ -97,6 +97,17 @@ def store() -> RunStore:
     return s
 
 
+def runner_warm() -> bool:
+    """Whether a runner holds this store (the app's warm runner, waiting or busy): sweeps
+    submitted now pay no interpreter, pool or first-analysis start-up."""
+    from nearid_core.runs.runner import runner_alive
+
+    try:
+        return runner_enabled() and runner_alive(store())
+    except (StoreError, OSError):
+        return False
+
+
 def readonly() -> bool:
     """Whether the store is on read-only media (browse and export only)."""
     return store().readonly

@@ -17,6 +17,8 @@ from nearid_core.engine import calibration
 from nearid_core.engine.budget import BudgetError, check_budget, format_bytes
 from nearid_core.engine.costs import Rates
 
+from . import cache
+
 
 @st.cache_resource(show_spinner=False)
 def _calibrate() -> threading.Thread:
@@ -42,7 +44,7 @@ def budget_caption(cfg: SweepConfig) -> bool:
     """
     rates, measured = _rates()
     try:
-        est = check_budget(cfg, rates=rates)
+        est = check_budget(cfg, rates=rates, warm=cache.runner_warm())
     except BudgetError as err:
         st.error(f"Over the resource budget: {err}", icon=":material/memory:")
         return False

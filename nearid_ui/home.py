@@ -18,13 +18,13 @@ def preset_label(preset: str, rows: list[dict]) -> str:
     """'paper settings (24 models; about 23 s (estimate))': the duration is
     measured (an identical done sweep's timings, else this machine's estimate).
 
-    Kept for the session until the identical sweep changes: the estimate follows the
-    machine's load, and a radio option whose text moved between reruns would flicker (and
+    Kept for the session until the identical sweep changes or the warm runner comes or
+    goes (it saves the start-up costs): the estimate follows the machine's load, and a radio option whose text moved between reruns would flicker (and
     could no longer be matched to the choice made).
     """
     cfg = jobs.PRESETS[preset]
     found = manage.identical(rows, cfg)
-    key = (preset, found and found["id"], found and found["status"])
+    key = (preset, found and found["id"], found and found["status"], cache.runner_warm())
     labels = st.session_state.setdefault("_preset_labels", {})
     if key not in labels:
         labels[key] = (f"{PRESET_TITLES[preset]} ({cfg.n_models} models; "

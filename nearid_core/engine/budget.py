@@ -160,7 +160,7 @@ def _workers(workers: int | None) -> int:
 
 
 def estimate(cfg: SweepConfig, *, workers: int | None = None,
-             rates: costs.Rates | None = None) -> Estimate:
+             rates: costs.Rates | None = None, warm: bool = False) -> Estimate:
     """Peak memory and duration of a sweep, before it runs.
 
     Parameters
@@ -168,6 +168,7 @@ def estimate(cfg: SweepConfig, *, workers: int | None = None,
     cfg : SweepConfig
     workers : pool size (default ``executors.default_workers()``).
     rates : this machine's speed (default ``calibration.rates()``: measured once, cached).
+    warm : the sweep goes to a warm runner (``costs.seconds``): no start-up costs.
 
     Returns
     -------
@@ -185,14 +186,14 @@ def estimate(cfg: SweepConfig, *, workers: int | None = None,
 
         rates = measured()
     mem = costs.memory(cfg, k)
-    times = costs.seconds(cfg, k, os.cpu_count() or 1, rates, load=current_load())
+    times = costs.seconds(cfg, k, os.cpu_count() or 1, rates, load=current_load(), warm=warm)
     return Estimate(mem.peak, times["total"], cfg.n_models, k, memory=dict(mem.parts),
                     times=times, phase=mem.phase)
 
 
 def check_budget(cfg: SweepConfig, *, workers: int | None = None,
                  max_memory: int | None = None, max_models: int | None = None,
-                 rates: costs.Rates | None = None) -> Estimate:
+                 rates: costs.Rates | None = None, warm: bool = False) -> Estimate:
     """The sweep's Estimate, with its limits; BudgetError (one line) when it is over them.
 
     Parameters
@@ -201,7 +202,7 @@ def check_budget(cfg: SweepConfig, *, workers: int | None = None,
     workers : pool size (default ``executors.default_workers()``).
     max_memory : bytes (default ``default_max_memory()``).
     max_models : models per sweep (default ``default_max_models()``).
-    rates : see ``estimate``.
+    rates, warm : see ``estimate``.
 
     Notes
     -----
@@ -218,8 +219,8 @@ def check_budget(cfg: SweepConfig, *, workers: int | None = None,
     mem = costs.memory(cfg, k)
     if mem.peak > budget:
         raise BudgetError(_over_memory(cfg, k, mem, budget))
-    return dataclasses.replace(estimate(cfg, workers=k, rates=rates), budget_bytes=budget,
-                               max_models=cap)
+    return dataclasses.replace(estimate(cfg, workers=k, rates=rates, warm=warm),
+                               budget_bytes=budget, max_models=cap)
 
 
 def _over_memory(cfg: SweepConfig, workers: int, mem: costs.Memory, budget: int) -> str:

@@ -218,7 +218,7 @@ def step_work(s: Shape, m: int) -> float:
 
 
 def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
-            load: float = 0.0) -> dict[str, float]:
+            load: float = 0.0, *, warm: bool = False) -> dict[str, float]:
     """Wall-clock seconds of a sweep, by stage ("start", "training", "saving", "analysis")
     and in all ("total").
 
@@ -228,6 +228,8 @@ def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
     workers, cpus : the pool's size and the machine's cores.
     rates : this machine's speed (``calibration.rates()``).
     load : runnable processes of other work (the load average before the sweep starts).
+    warm : run by a warm runner (the app's: its interpreter, pool and first analysis calls
+        already paid), so without ``START_S``, ``POOL_S`` and ``ANALYSIS_START_S``.
 
     Notes
     -----
@@ -248,13 +250,14 @@ def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
     m = sizes[0]
     measure = k * m * s.n_test * (POINT_S + ENTRY_S * s.d_x * s.d_z
                                   + (2 * dec * s.d_z + 4 * s.params) / R_MATMUL)
-    train = k * POOL_S * share(1) + share(len(sizes)) * (
+    cold = 0.0 if warm else 1.0
+    train = cold * k * POOL_S * share(1) + share(len(sizes)) * (
         data + steps * (rates.overhead_s + k * step_work(s, m)) + measure)
     pairs = s.leaks * (s.models // s.leaks) * (s.models // s.leaks - 1) // 2
     per_model = (MODEL_S[0] + MODEL_S[1] * s.d_z * s.d_u) * max(1.0, s.n_test / 1638) ** 0.2
     pool = max(1, min(workers, s.models + s.leaks))
     work = s.models * per_model + pairs * (PAIR_S + PAIR_ROW_S * s.n_test)
-    out = {"start": k * START_S * share(1), "training": train,
+    out = {"start": cold * k * START_S * share(1), "training": train,
            "saving": (data + k * SAVE_S * s.models) * share(1),
-           "analysis": k * (ANALYSIS_START_S + work / pool) * share(pool)}
+           "analysis": k * (cold * ANALYSIS_START_S + work / pool) * share(pool)}
     return {**out, "total": sum(out.values())}
