@@ -156,7 +156,7 @@ def _line_search(pb, theta, f, grad, step):
     return None
 
 
-def _newton(pb: _Problem, theta: np.ndarray, tol: float, max_iter: int):
+def _newton(pb: _Problem, theta: np.ndarray, tol: float, max_iter: int, stop: str):
     """Damped Newton from ``theta``; returns (theta, converged, n_iter, grad_max)."""
     f, proba = _value(pb, theta)
     strikes = 0
@@ -170,6 +170,8 @@ def _newton(pb: _Problem, theta: np.ndarray, tol: float, max_iter: int):
         if not np.all(np.isfinite(step)):
             return theta, False, it, gmax
         if gmax <= tol:
+            if stop == "decrement" and -0.5 * float(grad.ravel() @ step.ravel()) <= tol:
+                return theta, True, it, gmax  # scikit-learn's NewtonSolver stops here too
             if np.abs(step).max() <= _STEP_TOL * (1.0 + np.abs(theta).max()):
                 return theta, True, it, gmax
             strikes += 1
@@ -202,7 +204,7 @@ def _check(X, y, C, tol, max_iter) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_multinomial(X, y, *, C: float = np.inf, balanced: bool = False, tol: float = 1e-10,
-                    max_iter: int = 100) -> MultinomialFit:
+                    max_iter: int = 100, stop: str = "optimum") -> MultinomialFit:
     """Fit scikit-learn's (multinomial) logistic regression by damped Newton steps.
 
     Parameters
@@ -219,6 +221,12 @@ def fit_multinomial(X, y, *, C: float = np.inf, balanced: bool = False, tol: flo
         Newton step vanishes).
     max_iter : int, default=100
         Newton iterations at most.
+    stop : {"optimum", "decrement"}, default="optimum"
+        "optimum": converged only where the Newton step vanishes too (a finite optimum).
+        "decrement": scikit-learn's ``NewtonSolver`` rule, the gradient at most ``tol`` and
+        half the Newton decrement (``stepᵀ H step / 2``) at most ``tol``; where the classes
+        are separable (no finite optimum) this stops on the way to infinity, as
+        scikit-learn does, and counts as converged.
 
     Returns
     -------
@@ -233,6 +241,8 @@ def fit_multinomial(X, y, *, C: float = np.inf, balanced: bool = False, tol: flo
     (optimum at infinity), collinear columns without penalty, or ``max_iter`` reached.
     """
     X, y = _check(X, y, C, tol, max_iter)
+    if stop not in ("optimum", "decrement"):
+        raise ValueError(f"stop must be 'optimum' or 'decrement', got {stop!r}")
     classes, codes = np.unique(y, return_inverse=True)
     k, (n, p) = classes.size, X.shape
     if k < 2:
@@ -254,7 +264,7 @@ def fit_multinomial(X, y, *, C: float = np.inf, balanced: bool = False, tol: flo
     theta = np.zeros((k, q))
     prior = np.bincount(codes, weights=s, minlength=k)
     theta[:, -1] = np.log(prior / prior[-1])  # the optimum of the intercepts alone
-    theta, converged, n_iter, gmax = _newton(pb, theta, tol, int(max_iter))
+    theta, converged, n_iter, gmax = _newton(pb, theta, tol, int(max_iter), stop)
     if k == 2:
         theta -= theta[0]  # scikit-learn's binary coef_ and intercept_ in row 1
     else:
