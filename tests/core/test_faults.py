@@ -30,6 +30,9 @@ from nearid_core.config import DataConfig, SweepConfig, TrainConfig
 from nearid_core.runs.jobs import run_sweep_job, runner_alive, submit_sweep
 from nearid_core.runs.store import DB_NAME, RunStore
 
+sys.path.insert(0, str(Path(__file__).parent))
+from procs import alive, descendants  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = SweepConfig(data=DataConfig(n=256), train=TrainConfig(epochs=3, batch_size=64),
                    leaks=(0.0, 0.5), seeds=2)
@@ -48,27 +51,6 @@ CASES = ([("runner", p, k) for p in ("training", "analysis", "artefact", "status
                                           ("term", "kill-main", "int", "kill-group"),
                                           strict=True)]
          + [("cli", "training", "hup")])  # the terminal was closed
-
-
-def _ppid(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _descendants(pid: int) -> list[int]:
-    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-    children = [p for p in pids if _ppid(p) == pid]
-    return children + [d for c in children for d in _descendants(c)]
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +126,7 @@ def test_a_killed_owner_leaves_a_true_store(owner, phase, how, earlier, tmp_path
     proc = _start(owner, home, phase, marker, log)
     try:
         _wait_for_pause(proc, marker, log)
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         if phase in ("training", "analysis"):
             assert family, "the pool should be running at this phase"
         _kill(proc, how)
@@ -159,9 +141,9 @@ def test_a_killed_owner_leaves_a_true_store(owner, phase, how, earlier, tmp_path
         assert "Traceback" not in log.read_text()
 
     deadline = time.monotonic() + GONE_S
-    while [p for p in family if _alive(p)] and time.monotonic() < deadline:
+    while [p for p in family if alive(p)] and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [p for p in family if _alive(p)] == [], "processes outlived their owner"
+    assert [p for p in family if alive(p)] == [], "processes outlived their owner"
 
     conn = sqlite3.connect(home / DB_NAME)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -229,15 +211,15 @@ def test_the_apps_runner_dies_with_the_app(tmp_path):
         sweep = store.get_sweep(sid)
         assert sweep["status"] == "running", sweep
         runner = sweep["pid"]
-        family = [runner, *_descendants(runner)]
+        family = [runner, *descendants(runner)]
         assert len(family) >= 3  # the runner, its fork server and workers
     finally:
         os.killpg(parent.pid, signal.SIGKILL)
         parent.wait()
     deadline = time.monotonic() + GONE_S
-    while [p for p in family if _alive(p)] and time.monotonic() < deadline:
+    while [p for p in family if alive(p)] and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [p for p in family if _alive(p)] == []
+    assert [p for p in family if alive(p)] == []
     sweep = store.get_sweep(sid)
     assert sweep["status"] == "interrupted" and "SIGTERM" in sweep["reason"]
 

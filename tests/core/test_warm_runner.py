@@ -26,6 +26,9 @@ from nearid_core.runs.runner import (
 )
 from nearid_core.runs.store import RunStore
 
+sys.path.insert(0, str(Path(__file__).parent))
+from procs import alive, descendants  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = SweepConfig(data=DataConfig(n=256), train=TrainConfig(epochs=2, batch_size=64),
                    leaks=(0.0, 0.5), seeds=2)
@@ -38,26 +41,6 @@ assert start_warm_runner(RunStore(sys.argv[1]), 600)
 print("started", flush=True)
 time.sleep(900)
 """
-
-
-def _ppid(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _descendants(pid: int) -> list[int]:
-    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-    children = [p for p in pids if _ppid(p) == pid]
-    return children + [d for c in children for d in _descendants(c)]
 
 
 def _until(predicate, what: str):
@@ -91,7 +74,7 @@ def test_the_warm_runner_takes_submissions_and_dies_with_its_parent(tmp_path):
     try:
         assert parent.stdout.readline().strip() == "started"
         runner = _until(lambda: _warm_pid(home), "the runner reports its pool warm")
-        family = [runner, *_descendants(runner)]
+        family = [runner, *descendants(runner)]
         assert len(family) >= 3  # the runner, its fork server and the warmed workers
         for _ in range(2):  # two sweeps, one after another, by the same waiting process
             sweep_id = submit_sweep(store, TINY)
@@ -102,23 +85,23 @@ def test_the_warm_runner_takes_submissions_and_dies_with_its_parent(tmp_path):
             assert set(marks) == set(TIMELINE)
             times = [row["created_at"], *(marks[k] for k in TIMELINE)]
             assert times == sorted(times)  # the timeline is in the order it names
-        assert runner_alive(store) and _alive(runner)  # still waiting for more
+        assert runner_alive(store) and alive(runner)  # still waiting for more
         assert (home / "runner.log").read_text().count("runner: warm") == 1
     finally:
         os.killpg(parent.pid, signal.SIGKILL)
         parent.wait()
-    _until(lambda: not [p for p in family if _alive(p)], "the runner and its pool end")
+    _until(lambda: not [p for p in family if alive(p)], "the runner and its pool end")
     assert not runner_alive(store)
 
 
 def test_an_idle_warm_runner_leaves_after_its_stay(tmp_path):
     store = RunStore(tmp_path)
     ready: list[int] = []
-    before = set(_descendants(os.getpid()))
+    before = set(descendants(os.getpid()))
     assert runner_loop(store, workers=1, stay_s=0.2, on_ready=lambda: ready.append(1)) == 0
     assert ready == [1] and not runner_alive(store)
-    _until(lambda: not [p for p in set(_descendants(os.getpid())) - before
-                        if _alive(p) and not _is_fork_server(p)], "the pool's workers end")
+    _until(lambda: not [p for p in set(descendants(os.getpid())) - before
+                        if alive(p) and not _is_fork_server(p)], "the pool's workers end")
 
 
 def _is_fork_server(pid: int) -> bool:
