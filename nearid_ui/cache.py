@@ -97,6 +97,12 @@ def store() -> RunStore:
     return s
 
 
+# Cores the app itself takes while a sweep runs: its server and a browser on the same
+# machine. Measured: the paper sweep on the warm runner took 9.0-10.3 s alone and 13.5-15 s
+# with the app and a headless Chromium open on it (BENCHMARKS.md), about 0.6 of 2 cores.
+APP_LOAD = 0.6
+
+
 def runner_warm() -> bool:
     """Whether a runner holds this store (the app's warm runner, waiting or busy): sweeps
     submitted now pay no interpreter, pool or first-analysis start-up."""

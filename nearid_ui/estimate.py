@@ -44,7 +44,8 @@ def budget_caption(cfg: SweepConfig) -> bool:
     """
     rates, measured = _rates()
     try:
-        est = check_budget(cfg, rates=rates, warm=cache.runner_warm())
+        est = check_budget(cfg, rates=rates, warm=cache.runner_warm(),
+                           extra_load=cache.APP_LOAD)
     except BudgetError as err:
         st.error(f"Over the resource budget: {err}", icon=":material/memory:")
         return False

@@ -86,7 +86,8 @@ def time_claim(cfg: SweepConfig, rows: list[dict]) -> str:
     from nearid_core.engine.costs import Rates
 
     rates = calibration.cached_rates()
-    est = budget.estimate(cfg, rates=rates or Rates(), warm=cache.runner_warm())
+    est = budget.estimate(cfg, rates=rates or Rates(), warm=cache.runner_warm(),
+                          extra_load=cache.APP_LOAD)
     return f"about {budget.format_seconds(est.seconds)}" + (
         " (estimate)" if rates else " (first estimate: this machine is not timed yet)")
 

@@ -160,7 +160,8 @@ def _workers(workers: int | None) -> int:
 
 
 def estimate(cfg: SweepConfig, *, workers: int | None = None,
-             rates: costs.Rates | None = None, warm: bool = False) -> Estimate:
+             rates: costs.Rates | None = None, warm: bool = False,
+             extra_load: float = 0.0) -> Estimate:
     """Peak memory and duration of a sweep, before it runs.
 
     Parameters
@@ -169,6 +170,8 @@ def estimate(cfg: SweepConfig, *, workers: int | None = None,
     workers : pool size (default ``executors.default_workers()``).
     rates : this machine's speed (default ``calibration.rates()``: measured once, cached).
     warm : the sweep goes to a warm runner (``costs.seconds``): no start-up costs.
+    extra_load : cores that other work will take while the sweep runs, on top of the load
+        average now (the app passes the share its server and a local browser take).
 
     Returns
     -------
@@ -186,14 +189,16 @@ def estimate(cfg: SweepConfig, *, workers: int | None = None,
 
         rates = measured()
     mem = costs.memory(cfg, k)
-    times = costs.seconds(cfg, k, os.cpu_count() or 1, rates, load=current_load(), warm=warm)
+    times = costs.seconds(cfg, k, os.cpu_count() or 1, rates,
+                          load=current_load() + extra_load, warm=warm)
     return Estimate(mem.peak, times["total"], cfg.n_models, k, memory=dict(mem.parts),
                     times=times, phase=mem.phase)
 
 
 def check_budget(cfg: SweepConfig, *, workers: int | None = None,
                  max_memory: int | None = None, max_models: int | None = None,
-                 rates: costs.Rates | None = None, warm: bool = False) -> Estimate:
+                 rates: costs.Rates | None = None, warm: bool = False,
+                 extra_load: float = 0.0) -> Estimate:
     """The sweep's Estimate, with its limits; BudgetError (one line) when it is over them.
 
     Parameters
@@ -202,7 +207,7 @@ def check_budget(cfg: SweepConfig, *, workers: int | None = None,
     workers : pool size (default ``executors.default_workers()``).
     max_memory : bytes (default ``default_max_memory()``).
     max_models : models per sweep (default ``default_max_models()``).
-    rates, warm : see ``estimate``.
+    rates, warm, extra_load : see ``estimate``.
 
     Notes
     -----
@@ -219,7 +224,8 @@ def check_budget(cfg: SweepConfig, *, workers: int | None = None,
     mem = costs.memory(cfg, k)
     if mem.peak > budget:
         raise BudgetError(_over_memory(cfg, k, mem, budget))
-    return dataclasses.replace(estimate(cfg, workers=k, rates=rates, warm=warm),
+    return dataclasses.replace(estimate(cfg, workers=k, rates=rates, warm=warm,
+                                        extra_load=extra_load),
                                budget_bytes=budget, max_models=cap)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
@@ -327,3 +328,13 @@ def test_a_warm_runner_saves_exactly_the_start_up_costs():
     assert cold["training"] - warm["training"] == pytest.approx(k * costs.POOL_S)
     assert cold["analysis"] - warm["analysis"] == pytest.approx(k * costs.ANALYSIS_START_S)
     assert warm["saving"] == cold["saving"]
+
+
+def test_the_apps_own_share_of_the_cores_slows_the_estimate_as_load_does(monkeypatch):
+    """``extra_load`` (the app's server and browser) counts like the load average: with
+    the machine idle, an estimate with 0.6 extra equals one made at load 0.6."""
+    monkeypatch.setattr(budget, "current_load", lambda: 0.0)
+    cfg, rates = SweepConfig(), Rates()
+    mine = budget.estimate(cfg, workers=2, rates=rates, warm=True, extra_load=0.6)
+    assert mine.times == costs.seconds(cfg, 2, os.cpu_count() or 1, rates, load=0.6, warm=True)
+    assert mine.seconds > budget.estimate(cfg, workers=2, rates=rates, warm=True).seconds
