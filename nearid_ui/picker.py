@@ -168,28 +168,12 @@ def pick_sweep(*, page: str | None = None) -> SweepView | None:
     row = _select(rows)  # one read for the label, the banner and the live bar
     if row["status"] in ACTIVE:
         follow(row["id"], shown=row["status"])
-        _chart_placeholder()
         return None
     view = _partial(row, page) if row["status"] in STOPPED else _done_view(row, page)
     if view is not None and view.damage:
         st.warning("Some saved files of this sweep cannot be read, so these parts are left "
                    "out below (everything else is shown): " + "; ".join(view.damage) + ".")
     return view
-
-
-def _chart_placeholder() -> None:
-    """Empty axes where the results will be: the browser loads its charting code while the
-    sweep runs, so the charts draw as soon as it ends (about a second sooner)."""
-    import plotly.graph_objects as go
-
-    from nearid_core.views.plots import style
-
-    fig = style(go.Figure(), height=220)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.add_annotation(text="the charts appear here when the sweep finishes", showarrow=False,
-                       x=0.5, y=0.5, xref="paper", yref="paper", font={"color": "#888"})
-    st.plotly_chart(fig, key="results_placeholder", config={"displayModeBar": False})
 
 
 def model_picker(view: SweepView, *, label: str = "Model"):
