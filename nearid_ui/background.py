@@ -7,19 +7,19 @@ Results stay in memory for the life of the server.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 import streamlit as st
 
-from nearid_core.engine.executors import OwnedPool
+from nearid_core.engine.executors import OwnedPool, spawn_context
 from nearid_core.science.projection import MAX_POINTS, Projection, project
 
 
 @st.cache_resource(show_spinner=False)
 def _pool() -> ProcessPoolExecutor:
-    return OwnedPool(1, mp.get_context("spawn"))  # dies with the server, however it ends
+    # Dies with the server, however it ends; never re-runs the page script as __main__.
+    return OwnedPool(1, spawn_context())
 
 
 @st.cache_resource(show_spinner=False)

@@ -10,20 +10,16 @@ for this session and any other. Progress and cancelling go through a folder per 
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import threading
 import time
-import types
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.context import SpawnContext, SpawnProcess
 
 import streamlit as st
 
-from nearid_core.engine.executors import OwnedPool
+from nearid_core.engine.executors import OwnedPool, spawn_context
 
 from .compare_worker import Cancelled, Progress, warm
 
@@ -72,41 +68,9 @@ class Job:
         return (self.finished or time.time()) - self.started
 
 
-_PLAIN_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-run
-
-
-@contextmanager
-def _plain_main():
-    """Hide Streamlit's ``__main__`` while a worker process is spawned.
-
-    Under Streamlit, ``sys.modules["__main__"]`` is the app script, and a spawned child runs
-    its parent's ``__main__`` file again (as ``__mp_main__``): every worker would run app.py,
-    opening the store and possibly starting a runner. Only for the few milliseconds of the
-    spawn; a script run that installs its own ``__main__`` meanwhile is left alone.
-    """
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = _PLAIN_MAIN
-    try:
-        yield
-    finally:
-        if sys.modules.get("__main__") is _PLAIN_MAIN and saved is not None:
-            sys.modules["__main__"] = saved
-
-
-class _Process(SpawnProcess):
-    @staticmethod
-    def _Popen(process_obj):
-        with _plain_main():
-            return SpawnProcess._Popen(process_obj)
-
-
-class _Context(SpawnContext):
-    Process = _Process
-
-
 @st.cache_resource(show_spinner=False)
 def _pool() -> ProcessPoolExecutor:
-    pool = OwnedPool(POOL_WORKERS, _Context())  # dies with the server, however it ends
+    pool = OwnedPool(POOL_WORKERS, spawn_context())  # dies with the server, however it ends
     for _ in range(POOL_WORKERS):  # workers import numpy, scipy, scikit-learn once, now
         pool.submit(warm)
     return pool

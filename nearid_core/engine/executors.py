@@ -14,13 +14,20 @@ parent's open files.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import threading
+import types
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.context import (
+    ForkServerContext,
+    ForkServerProcess,
+    SpawnContext,
+    SpawnProcess,
+)
 from typing import Any
 
 from nearid_core.engine.lifecycle import die_with_parent
@@ -79,6 +86,55 @@ class OwnedPool(ProcessPoolExecutor):
                          initializer=_init_owned, initargs=(lifeline, initializer, initargs))
 
 
+_PLAIN_MAIN = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-run
+
+
+@contextmanager
+def _plain_main():
+    """Hide the parent's ``__main__`` while a worker process is started.
+
+    A spawned or fork-server child runs its parent's ``__main__`` file again (as
+    ``__mp_main__``). Under Streamlit (and AppTest) that module is a page script: every
+    worker would run it, opening the store and possibly starting a runner, or fail. Only
+    for the few milliseconds of the start; a ``__main__`` installed meanwhile is left alone.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = _PLAIN_MAIN
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is _PLAIN_MAIN and saved is not None:
+            sys.modules["__main__"] = saved
+
+
+class _SpawnProcess(SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        with _plain_main():
+            return SpawnProcess._Popen(process_obj)
+
+
+class _ForkServerProcess(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        with _plain_main():
+            return ForkServerProcess._Popen(process_obj)
+
+
+class _SpawnContext(SpawnContext):
+    Process = _SpawnProcess
+
+
+class _ForkServerContext(ForkServerContext):
+    Process = _ForkServerProcess
+
+
+def spawn_context() -> SpawnContext:
+    """multiprocessing's "spawn" context whose children never run the parent's ``__main__``
+    (for pools started from a Streamlit server)."""
+    return _SpawnContext()
+
+
 def default_workers() -> int:
     """Worker processes for this machine: one per core, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
@@ -88,7 +144,7 @@ class NearidPool(ProcessPoolExecutor):
     """A local process pool with a progress queue and a stop event shared by its workers."""
 
     def __init__(self, workers: int | None = None) -> None:
-        ctx = mp.get_context("forkserver")
+        ctx = _ForkServerContext()  # children never run the parent's __main__ again
         ctx.set_forkserver_preload(["torch", "nearid_core.studies.sweep"])
         self.progress, self.stop = ctx.Queue(), ctx.Event()
         lifeline, self._lifeline = ctx.Pipe(duplex=False)  # workers read, the owner holds

@@ -60,3 +60,23 @@ def test_workers_outlive_their_starting_thread_and_die_with_the_owner(tmp_path):
         assert [p for p in workers if _alive(p)] == [], "workers outlived their owner"
     finally:
         owner.kill()
+
+
+def test_pool_workers_never_run_the_parents_main_script(tmp_path, monkeypatch):
+    """Under Streamlit (and AppTest) ``__main__`` is a page script; a worker that ran it
+    again as ``__mp_main__`` would open the store, start runners, or fail. Both pool kinds
+    start their workers with a plain ``__main__``: this script would raise if run."""
+    import types
+
+    from nearid_core.engine.executors import OwnedPool, process_pool, spawn_context
+
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('the page script ran in a worker')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    with process_pool(1) as pool:
+        assert pool.submit(abs, -3).result(timeout=120) == 3
+    with OwnedPool(1, spawn_context()) as pool:
+        assert pool.submit(abs, -4).result(timeout=120) == 4
+    assert sys.modules["__main__"] is page  # restored after each start
