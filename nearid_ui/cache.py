@@ -72,10 +72,8 @@ def _store(home: str) -> RunStore:
         return s  # nothing may be written: no recovery, no runner
     try:
         s.recover()  # sweeps left running by a process that died are marked interrupted
-        if runner_enabled():
-            keep_warm(s)  # waits for work; sweeps queued before a restart go on training
-    except (StoreError, OSError) as err:  # showing results does not need either
-        log.error("store recovery or runner start failed: %s", err)
+    except (StoreError, OSError) as err:  # showing results does not need it
+        log.error("store recovery failed: %s", err)
     return s
 
 
@@ -90,8 +88,8 @@ def store() -> RunStore:
         s = _store(home())
     except OSError as err:  # resolving $NEARID_HOME itself failed (e.g. a loop of links)
         raise StoreError(f"the run store cannot be opened ({type(err).__name__})") from None
-    try:
-        keep_warm(s)  # the runner left after a long idle (or died): start it again
+    try:  # sweeps queued before a restart go on training; a runner gone idle comes back
+        keep_warm(s)
     except (StoreError, OSError) as err:
         log.error("cannot start the background runner: %s", err)
     return s

@@ -19,8 +19,9 @@ def preset_label(preset: str, rows: list[dict]) -> str:
     measured (an identical done sweep's timings, else this machine's estimate).
 
     Kept for the session until the identical sweep changes or the warm runner comes or
-    goes (it saves the start-up costs): the estimate follows the machine's load, and a radio option whose text moved between reruns would flicker (and
-    could no longer be matched to the choice made).
+    goes (it saves the start-up costs): the estimate follows the machine's load, and a
+    radio option whose text moved between reruns would flicker (and could no longer be
+    matched to the choice made).
     """
     cfg = jobs.PRESETS[preset]
     found = manage.identical(rows, cfg)

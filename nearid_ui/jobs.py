@@ -6,6 +6,7 @@ quick on a cold start.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,9 @@ from nearid_core.studies.presets import PRESETS, WARMUP_NAMES
 
 __all__ = ["PRESETS", "WARMUP_NAMES", "ensure_runner", "keep_warm", "runner_enabled", "start",
            "warmup"]
+
+
+log = logging.getLogger("nearid.app")
 
 
 def runner_enabled() -> bool:
@@ -31,7 +35,8 @@ RESPAWN_S = 30.0  # a runner takes seconds to hold its lock: no second start mea
 def keep_warm(store: RunStore) -> bool:
     """Start the store's warm runner (pool started, torch imported, waiting for work) unless
     one is running or this server started one less than ``RESPAWN_S`` ago; True when one
-    was started. Nothing when ``NEARID_APP_RUNNER=0`` or ``NEARID_RUNNER_STAY_S=0``.
+    was started. Nothing when ``NEARID_APP_RUNNER=0``; with ``NEARID_RUNNER_STAY_S=0``,
+    only an on-demand runner for sweeps already queued (``ensure_runner``).
 
     The runner leaves after ``NEARID_RUNNER_STAY_S`` seconds (default 900) without work,
     and with the server; the next page load starts it again.
@@ -40,12 +45,15 @@ def keep_warm(store: RunStore) -> bool:
         return False
     from nearid_core.runs.runner import RUNNER_STAY_S, start_warm_runner
 
+    raw = os.environ.get("NEARID_RUNNER_STAY_S", "")
     try:
-        stay = float(os.environ.get("NEARID_RUNNER_STAY_S", RUNNER_STAY_S))
+        stay = float(raw) if raw else RUNNER_STAY_S
     except ValueError:
+        log.warning("NEARID_RUNNER_STAY_S=%r is not a number of seconds: using %g", raw,
+                    RUNNER_STAY_S)
         stay = RUNNER_STAY_S
     if not stay > 0:
-        return False
+        return ensure_runner(store)
     with _SPAWNING:
         if time.monotonic() - _SPAWNED["at"] < RESPAWN_S:
             return False

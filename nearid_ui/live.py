@@ -114,11 +114,10 @@ def _resubmit(row: dict) -> None:
 
 def _runner_down(store) -> bool:
     """Sweeps wait in the queue and no runner takes them."""
-    from nearid_core.runs.runner import runner_alive
+    from nearid_core.runs.runner import queued, runner_alive
 
     try:
-        queued = any(r["status"] == "queued" for r in store.list_sweeps())
-        return queued and jobs.runner_enabled() and not runner_alive(store)
+        return queued(store) and jobs.runner_enabled() and not runner_alive(store)
     except (StoreError, OSError):
         return False
 

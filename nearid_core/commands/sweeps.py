@@ -115,7 +115,7 @@ def cmd_runner(args) -> int:
     store = open_store(create=True)
     with handle_signals():
         store.recover()
-        ran = runner_loop(store, stay_s=args.stay or 0.0, on_ready=lambda: print(
+        ran = runner_loop(store, stay_s=args.stay, on_ready=lambda: print(
             f"runner: warm (pid {os.getpid()}), waiting up to {args.stay:g} s for sweeps",
             flush=True))
     print(f"runner: ran {ran} sweep(s)")

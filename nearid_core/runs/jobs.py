@@ -27,16 +27,13 @@ from nearid_core.config import SweepConfig, sweep_from_dict, to_dict
 from nearid_core.engine import faults
 from nearid_core.engine.executors import executor_or_default
 from nearid_core.engine.lifecycle import Interrupted, reason_of
-from nearid_core.runs.runner import (  # noqa: F401 - runner_alive, ensure_runner: public here too
-    RUNNER_STAY_S,
+from nearid_core.runs.runner import (  # noqa: F401 - ensure_runner, runner_alive: kept here
     WAKE_POLL_S,
     ensure_runner,
     queued,
     runner_alive,
-    start_warm_runner,
     take_lock,
     wait_for_wake,
-    wake_runner,
     wake_socket,
 )
 from nearid_core.runs.store import RunStore

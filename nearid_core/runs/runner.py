@@ -136,4 +136,5 @@ def _spawn_runner(store: RunStore, *args: str) -> None:
     with open(store.home / "runner.log", "ab") as log:
         subprocess.Popen([sys.executable, "-m", "nearid_core", "runner", *args], env=env,
                          stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                         start_new_session=True, cwd=Path(__file__).resolve().parents[2])  # the repository
+                         start_new_session=True,
+                         cwd=Path(__file__).resolve().parents[2])  # the repository

@@ -45,3 +45,26 @@ def test_live_row_reads_again_only_after_a_commit_or_the_full_read_interval(
     monkeypatch.setattr(cache, "FULL_READ_S", 0.0)  # a missed token: read anyway
     at.run()
     assert reads == [sid] * 3
+
+
+def test_keep_warm_starts_a_warm_runner_or_with_stay_0_only_an_on_demand_one(
+        tmp_path, monkeypatch, caplog):
+    from nearid_core.runs import runner
+    from nearid_core.runs.store import RunStore
+    from nearid_ui import jobs
+
+    store = RunStore(tmp_path)
+    started, on_demand = [], []
+    monkeypatch.setattr(runner, "start_warm_runner", lambda s, stay: started.append(stay) or True)
+    monkeypatch.setattr(jobs, "ensure_runner", lambda s: on_demand.append(s) or False)
+    monkeypatch.setenv("NEARID_APP_RUNNER", "1")
+    monkeypatch.setattr(jobs, "_SPAWNED", {"at": -1e9})
+    monkeypatch.setenv("NEARID_RUNNER_STAY_S", "soon")  # not a number: the default, and a log
+    assert jobs.keep_warm(store) and started == [runner.RUNNER_STAY_S]
+    assert "NEARID_RUNNER_STAY_S" in caplog.text
+    assert not jobs.keep_warm(store) and len(started) == 1  # no second start within RESPAWN_S
+    monkeypatch.setattr(jobs, "_SPAWNED", {"at": -1e9})
+    monkeypatch.setenv("NEARID_RUNNER_STAY_S", "0")  # no warm runner: queued sweeps still run
+    assert not jobs.keep_warm(store) and on_demand == [store] and len(started) == 1
+    monkeypatch.setenv("NEARID_APP_RUNNER", "0")  # tests run queued sweeps themselves
+    assert not jobs.keep_warm(store) and on_demand == [store]
