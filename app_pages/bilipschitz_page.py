@@ -4,6 +4,7 @@ import streamlit as st
 
 from nearid_core.views import plots, results
 from nearid_ui import cache, render, texts
+from nearid_ui.glossary import see
 from nearid_ui.widgets import model_picker, pick_sweep, radio, toggle
 
 render.page("Bi-Lipschitz", "📐")
@@ -19,7 +20,7 @@ with render.guard("the B(z) distributions"):
     kind = radio("Chart", ("violin", "histogram"), "bkind", container=c1)
     with c2:
         log_x = toggle("Log-scale B(z)", "logx", False,
-                       help="Spreads out the values near 1 (small leaks).")
+                       help="Spreads out the values near 1 (small leaks)." + see("b-z", "leak"))
     bounds = results.leak_bounds(v)
     render.chart(plots.b_distribution(results.b_by_leak(v), bounds=bounds, kind=kind,
                                       log_x=log_x), key="b_dist", name=f"nearid-b-{v.id}")

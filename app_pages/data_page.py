@@ -5,6 +5,7 @@ import streamlit as st
 
 from nearid_core.views import plots, plots_latent
 from nearid_ui import cache, render, texts
+from nearid_ui.glossary import see
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.widgets import data_widgets
 
@@ -22,16 +23,19 @@ except ValueError as err:
 with render.guard("the data preview"):
     prev = cache.data_preview(cfg)
     c1, c2, c3 = st.columns(3)
-    c1.metric("median B(u) of the generator", f"{np.median(prev.b):.4f}", help=texts.B_Z +
-              " Here: the generator's own Jacobian ∂x/∂u at sampled factors.")
+    c1.metric("median B(u) of the generator", f"{np.median(prev.b):.4f}",
+              help="Here B is the generator's own: its Jacobian ∂x/∂u at sampled factors u. "
+                   + texts.B_Z)
     c2.metric("max B(u)", f"{prev.b.max():.4f}", help="Largest B(u) over the sample; 1 means "
-              "the process is locally isometric everywhere it was sampled.")
+              "the process is locally isometric everywhere it was sampled."
+              + see("b-z", "isometry", "data-process"))
     c3.metric("variance in top 3 PCs", f"{prev.explained.sum():.0%}",
-              help="Share of the variance of x that the 3-D view below shows.")
+              help="Share of the variance of x that the 3-D view below shows." + see("pca"))
     names = [f"u{k + 1}" for k in range(cfg.d_u)] + ["B(u)"]
     color_by = st.radio("Colour by", names, horizontal=True,
                         key=bind("color", names[0], choice(names), options=names),
-                        help="A ground-truth factor, or the generator's own B(u).")
+                        help="A ground-truth factor, or the generator's own B(u)."
+                             + see("factors", "b-z"))
     publish("color")
     color = prev.b if color_by == "B(u)" else prev.u[:, names.index(color_by)]
     left, right = st.columns([3, 2])

@@ -40,8 +40,8 @@ with render.guard("the ICA comparison"):
                 f"{m.metrics.get('ica_restart_amari_max', float('nan')):.3f}): the kept "
                 "solution is the one with the best contrast. " + texts.ICA_RESTARTS)
     scores = results.model_scores(v, m.index) if analysed else {}
-    helps = {"mcc": texts.MCC, "infom": texts.INFOMEC, "infoe": texts.INFOMEC,
-             "infoc": texts.INFOMEC, "dci_d": texts.DCI}
+    helps = {"mcc": texts.MCC, "infom": texts.COLUMNS["InfoM"], "infoe": texts.COLUMNS["InfoE"],
+             "infoc": texts.COLUMNS["InfoC"], "dci_d": texts.DCI}
     for col, name in zip(st.columns(5), helps, strict=True) if scores else ():
         before, after = scores[name]
         col.metric(f"{METRIC_NAMES[name]} after ICA", f"{after:.{numbers.DIGITS}f}",

@@ -24,6 +24,7 @@ from nearid_core.studies.compare import CI_LEVEL, CompareConfig
 
 from . import compare_jobs, compare_results, render
 from .compare_worker import run_compare
+from .glossary import see
 from .live import duration
 
 ACTIVE = "cmp_active"  # session key: the job key whose result is shown under the tabs
@@ -74,15 +75,17 @@ def settings() -> CompareConfig | None:
     with st.expander("Settings: seed, re-drawn splits, ICA"):
         c1, c2, c3, c4 = st.columns(4)
         seed = c1.number_input("Seed", 0, MAX_SEED, 0, key="cmp_seed",
-                               help="The fit/eval split, FastICA and every derived seed.")
+                               help="The fit/eval split, FastICA and every derived seed."
+                               + see("seed", "held-out"))
         n_boot = c2.number_input(
             "Re-drawn splits", 0, 200, 5, key="cmp_boot",
             help=f"Seeded fit/eval splits for the {CI_LEVEL:.0%} intervals (0: no intervals; "
-                 "otherwise at least 2). Each refits perm, rigid and linear.")
+                 "otherwise at least 2). Each refits perm, rigid and linear."
+                 + see("bootstrap", "held-out"))
         rule = c3.radio("ICA components", ICA_RULES, key="cmp_icarule",
                         help="ICA runs on each embedding's top principal components: enough "
                              "for a share of the variance (capped at 32), or a fixed number "
-                             "(capped by the embedding's width).")
+                             "(capped by the embedding's width)." + see("pca", "ica"))
         if rule == ICA_RULES[0]:
             share = c4.slider("Variance kept", 0.50, 1.00, 0.99, 0.01, key="cmp_icavar")
             fixed = None

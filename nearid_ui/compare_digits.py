@@ -17,6 +17,7 @@ from . import compare_jobs, render, texts
 from .compare import Inputs, job_state
 from .compare_results import efficiency_text
 from .compare_worker import run_digits
+from .glossary import see
 
 DIGITS = "cmp_digits"  # session key: the digits job this session started
 REPORTED = "Reported in the paper (pretrained models)"
@@ -88,7 +89,7 @@ def _show(result) -> None:
                        icon=":material/download:",
                        help="Held-out digit embeddings of every seed (ae_seed0, mae_seed1 "
                             "...), rows in the same order: upload it (twice, picking two "
-                            "arrays) on the Upload tab.")
+                            "arrays) on the Upload tab." + see("latent", "held-out"))
     c2.download_button("Study (JSON)", data=lambda: json.dumps(result.to_json_dict(), indent=1),
                        file_name="nearid-digits-table1.json", mime="application/json",
                        key="cmp_dl_digits_json", on_click="ignore", icon=":material/download:")

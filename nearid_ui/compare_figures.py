@@ -12,6 +12,7 @@ from nearid_core.studies.compare import overlay
 from nearid_core.views import plots_compare
 
 from . import render
+from .glossary import see
 
 OVERLAY_POINTS = 2000  # compare.overlay's default subsample
 MAPS = {"raw": "raw (no map)", "perm": "perm", "rigid": "rigid", "linear": "linear",
@@ -75,7 +76,8 @@ def overlay_section(job, result) -> None:
     colours = _colours(job)
     colour_name = c2.selectbox("Colour", ["none", *colours], key="cmp_colour",
                                index=1 if colours else 0,
-                               help="The uploaded labels or ground-truth factors of each row.")
+                               help="The uploaded labels or ground-truth factors of each row."
+                               + see("factors"))
     idx = subsample(job.inputs.n_rows, OVERLAY_POINTS, seed=0)  # overlay's own rows
     colour, categorical = colours.get(colour_name, (None, False))
     fitted = result.maps.get(tuple(pair), {})

@@ -19,26 +19,31 @@ from nearid_core.science import efficiency
 from nearid_core.studies.compare import CI_LEVEL
 
 from . import compare_figures, render, texts
+from .glossary import link, see
 from .picker import escape_md
 
 ZERO = 1e-9  # an error below this (in diameters) is an exact fit: ratios over it mean nothing
 METRICS = {"mcc": "MCC", "infom": "InfoM", "infoe": "InfoE", "infoc": "InfoC",
            "dci_d": "DCI D", "dci_c": "DCI C", "dci_i": "DCI I"}
 HELP = {
-    "perm": "Error after the best signed permutation. " + texts.ERROR,
-    "rigid": "Error after the best rigid map (orthogonal Procrustes). " + texts.ERROR,
-    "linear": "Error after the best affine map (least squares). " + texts.ERROR,
-    "ICA": "Error after FastICA on both sides and a signed permutation, relative to the "
-           "diameter of ICA(A). " + texts.ERROR,
+    "perm": f"Error after the best {link('signed-permutation', 'signed permutation')}. "
+            + texts.ERROR,
+    "rigid": f"Error after the best {link('rigid', 'rigid map')} (orthogonal Procrustes). "
+             + texts.ERROR,
+    "linear": f"Error after the best {link('affine', 'affine map')} (least squares). "
+              + texts.ERROR,
+    "ICA": f"Error after {link('ica', 'FastICA')} on both sides and a signed permutation, "
+           "relative to the diameter of ICA(A). " + texts.ERROR,
     "ICA efficiency": "(perm − ICA) / (perm − rigid): the share of the gap between the best "
                       "raw-axis alignment and the best rigid one that unsupervised ICA closes. "
                       "Shown only where that gap is large enough to mean something (see the "
-                      "caption); otherwise n/a with the reason.",
-    "ICA / linear": "ICA error / linear error: 1 = ICA as good as the best linear map.",
+                      "caption); otherwise n/a with the reason." + see("ica-efficiency"),
+    "ICA / linear": "ICA error / linear error: 1 = ICA as good as the best linear map."
+                    + see("ica", "affine"),
     "CKA": "Linear CKA on all rows (1 = same up to rotation and isotropic scaling); no map "
-           "is fitted.",
+           "is fitted." + see("cka"),
     "angle (rad)": "Angular Procrustes distance on all rows (0 = same shape up to rotation, "
-                   "scaling and translation; π/2 = unrelated).",
+                   "scaling and translation; π/2 = unrelated)." + see("procrustes-angle"),
 }
 
 
@@ -113,19 +118,21 @@ def _downloads(result, stem: str) -> None:
     c1.download_button("Table (CSV)", data=lambda: result.table().to_csv(index=False),
                        file_name=f"{stem}.csv", mime="text/csv", key="cmp_dl_csv",
                        on_click="ignore", icon=":material/download:",
-                       help="Every number of every ordered pair, with interval ends.")
+                       help="Every number of every ordered pair, with interval ends."
+                            + see("alignment-error", "bootstrap"))
     c2.download_button("Result (JSON)",
                        data=lambda: json.dumps(result.to_json_dict(), indent=1, allow_nan=False),
                        file_name=f"{stem}.json", mime="application/json", key="cmp_dl_json",
                        on_click="ignore", icon=":material/download:",
                        help="Rows, notes, settings, ICA details, ground-truth and per-label "
-                            "scores (NaN as null).")
+                            "scores (NaN as null)." + see("ica", "factors"))
     c3.download_button("Fitted maps (NPZ)", data=lambda: _npz(result.maps_npz_dict()),
                        file_name=f"{stem}-maps.npz", mime="application/octet-stream",
                        key="cmp_dl_npz", on_click="ignore", icon=":material/download:",
                        help="Per ordered pair and group: matrix and offset mapping raw rows "
                             "of B into A's space (A__B__rigid_matrix ...), and each "
-                            "embedding's ICA unmixing (A__ica_matrix ...).")
+                            "embedding's ICA unmixing (A__ica_matrix ...)."
+                            + see("alignment-group", "ica"))
 
 
 def _npz(arrays: dict) -> bytes:
@@ -221,7 +228,8 @@ def _save(job, result) -> None:
                          placeholder=", ".join(result.names)[:80], disabled=readonly)
     go = c2.button("Save to store", key="cmp_save", icon=":material/save:", disabled=readonly,
                    help=render.READONLY if readonly else "Keeps the arrays, settings and "
-                   "numbers in the run store; reopen them from the Saved comparisons tab.")
+                   "numbers in the run store; reopen them from the Saved comparisons tab."
+                   + see("run-store"))
     if go:
         inputs = job.inputs
         try:

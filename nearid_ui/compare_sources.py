@@ -11,6 +11,7 @@ from nearid_core.studies.compare import CompareConfig
 
 from . import cache, render
 from .compare import Inputs
+from .glossary import see
 from .picker import escape_md, sweep_label
 
 PENDING_DELETE = "cmp_delete_pending"  # session key: id of the comparison asked to delete
@@ -88,7 +89,8 @@ def saved_source(start) -> None:
     c1, c2, c3 = st.columns([1, 2, 1])
     if c1.button("Open", type="primary", key="cmp_open", icon=":material/folder_open:",
                  help="Loads its arrays and settings and compares them again (the fitted "
-                      "maps behind the figures are not saved; the numbers come out the same)."):
+                      "maps behind the figures are not saved; the numbers come out the same)."
+                      + see("run-store", "seed")):
         _open(start, cid)
     _rename(c2, by_id[cid])
     _delete(c3, by_id[cid])

@@ -27,6 +27,7 @@ from nearid_core.runs.embeddings import (
 )
 
 from .compare import Inputs
+from .glossary import see
 
 TYPES = ["npy", "npz", "csv", "tsv", "parquet"]
 AXIS_CHOICES = ("flatten", "pick the axis that indexes inputs")
@@ -99,7 +100,8 @@ def _axis_choice(name: str, data: bytes, ndim: int | None) -> tuple[int | None, 
     how = st.radio(f"{name} has {ndim or 'more than 2'} axes", AXIS_CHOICES, horizontal=True,
                    key=f"cmp_axes_{_tag(data)}",
                    help="flatten: axis 0 indexes the inputs, the other axes become columns. "
-                        "Or choose the axis that indexes the inputs; the rest are flattened.")
+                        "Or choose the axis that indexes the inputs; the rest are flattened."
+                        + see("latent"))
     if how == AXIS_CHOICES[0]:
         return None, True
     axis = st.selectbox(f"Axis of {name} that indexes the inputs", list(range(ndim or 3)),
@@ -175,7 +177,8 @@ def checked_set(embs: list, factors=None, labels=None):
             if err.problem == "nonfinite" and not drop:
                 n = _nonfinite_count(embs, factors)
                 drop = st.checkbox(f"Drop these {n:,} rows from every file", key="cmp_dropnan",
-                                   help="Rows stay aligned: the same rows leave every file.")
+                                   help="Rows stay aligned: the same rows leave every file."
+                                        + see("latent"))
                 if not drop:
                     return None
                 continue
@@ -227,7 +230,7 @@ def upload_source(start, config) -> None:
         "Embeddings: two or more files of the same inputs, rows in the same order",
         type=TYPES, accept_multiple_files=True, key=FILES,
         help="Rows = inputs, columns = dimensions; widths may differ. .npy, .npz, .csv, "
-             ".tsv or .parquet. Nothing leaves this server.")
+             ".tsv or .parquet. Nothing leaves this server." + see("latent"))
     c1, c2 = st.columns(2)
     fac = c1.file_uploader("Ground-truth factors (optional, same rows)", type=TYPES, key=FACTORS)
     lab = c2.file_uploader("Labels (optional, one per row)", type=TYPES, key=LABELS)

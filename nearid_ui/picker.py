@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from . import cache, render
+from .glossary import see
 from .live import ACTIVE, STOPPED, follow, stopped
 from .params import bind, number, publish
 
@@ -129,7 +130,7 @@ def _select(rows: list[dict]) -> dict:
     sel = st.sidebar.selectbox("Sweep", ids, key=key, format_func=lambda i: sweep_label(by_id[i]),
                                help="Stored sweeps, newest first: status · id · name (cut "
                                     "to fit; the full details are under the box). The link "
-                                    "of this page remembers the choice.")
+                                    "of this page remembers the choice." + see("sweep"))
     publish(key)
     st.sidebar.caption(sweep_details(by_id[sel]))
     return by_id[sel]
@@ -189,6 +190,6 @@ def model_picker(view: SweepView, *, label: str = "Model"):
     key = bind("model", default, number(0, 10**6, integer=True), options=idx)
     labels = {m.index: m.label for m in done}
     sel = st.selectbox(label, idx, key=key, format_func=labels.get,
-                       help="One trained model: its leak α and seed.")
+                       help="One trained model: its leak α and seed." + see("leak", "seed"))
     publish(key)
     return view.model(sel)

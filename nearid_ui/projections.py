@@ -10,6 +10,7 @@ from nearid_core.views import plots_latent
 from nearid_core.views.results import ModelView, SweepView
 
 from . import background, cache, render, texts
+from .glossary import see
 from .widgets import radio
 
 SOURCES = {"before": "AE latents", "after": "after ICA"}
@@ -47,7 +48,8 @@ def projection_panel(view: SweepView, m: ModelView) -> None:
     source = radio("Latents", tuple(SOURCES), "psrc", container=c2, format_func=SOURCES.get)
     names = tuple(f"u{k + 1}" for k in range(view.u_test.shape[1])) + ("B(z)",)
     color_name = radio("Colour", names, "pcolor", container=c3,
-                       help="A ground-truth factor, or the decoder's B(z) at that point.")
+                       help="A ground-truth factor, or the decoder's B(z) at that point."
+                       + see("factors", "b-z"))
     if method == "pca":
         _draw(view, m, cache.pca_projection(view, m.index, source), color_name)
         return

@@ -24,6 +24,7 @@ from nearid_core.settings import (
 )
 
 from . import texts
+from .glossary import see
 from .live import ACTIVE  # noqa: F401 - re-exported for pages
 from .params import bind, choice, flag, forget, number, number_pair, publish, remembered
 from .picker import model_picker, pick_sweep, sweep_label, sweep_parser  # noqa: F401
@@ -35,10 +36,23 @@ LOOKS = {"n": {"step": 1024}, "noise": {"step": 0.01}, "radius": {"step": 0.1},
          "holdout": {"step": 0.05}}
 DATA_ALWAYS = ("kind", "d_u", "sources", "n", "noise", "data_seed")
 DATA_NAMES = tuple(s.name for s in SETTINGS if s.part == "data")
+# The glossary entries each setting's help links to (a setting missing here links "sweep").
+SETTING_TERMS = {
+    "kind": ("data-process", "isometry"), "d_u": ("factors",), "d_x": ("data-process",),
+    "n": ("held-out",), "radius": ("data-process", "isometry"), "sources": ("gaussian", "ica"),
+    "noise": ("data-process",), "image_size": ("data-process",),
+    "square_size": ("data-process",), "mlp_slope": ("data-process", "leak"),
+    "data_seed": ("seed",), "width": ("autoencoder", "decoder"), "d_z": ("latent",),
+    "decoder": ("decoder", "leak-bound"), "weight_decay": ("decoder", "training"),
+    "epochs": ("training",), "batch_size": ("training",), "lr": ("training",),
+    "holdout": ("held-out",), "leaks": ("leak",), "seeds": ("seed-pair", "seed"),
+    "seed": ("seed",),
+}
 
 
 def _help(s: Setting) -> str:
-    return f"{s.help[0].upper()}{s.help[1:]}; {s.limits}."
+    return (f"{s.help[0].upper()}{s.help[1:]}; {s.limits}."
+            + see(*SETTING_TERMS.get(s.name, ("sweep",))))
 
 
 def _bind(s: Setting) -> str:
