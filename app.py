@@ -23,6 +23,7 @@ def home_page() -> None:
         "remaining rotation.")
     st.markdown("**The recipe:** ① train a plain autoencoder, ② run ICA on its latents — "
                 "disentangled factors without any special loss.")
+    home.start_here()
     rows = cache.sweeps()
     st.subheader("Reproduce the paper's warm-up")
     st.markdown("Small autoencoders on isometric data, six leaks α × four seeds; then B(z), "
@@ -38,6 +39,10 @@ def home_page() -> None:
 st.set_page_config(page_title="nearid", page_icon="🧭", layout="wide")
 PAGES = [
     st.Page(home_page, title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("app_pages/playground_page.py", title="Playground", icon=":material/tune:",
+            url_path="Playground"),
+    st.Page("app_pages/lesson_page.py", title="Lesson", icon=":material/school:",
+            url_path="Lesson"),
     st.Page("app_pages/data_page.py", title="Data", icon=":material/scatter_plot:", url_path="Data"),
     st.Page("app_pages/train_page.py", title="Train", icon=":material/model_training:",
             url_path="Train"),
@@ -50,6 +55,8 @@ PAGES = [
             url_path="Paper"),
     st.Page("app_pages/compare_page.py", title="Compare", icon=":material/difference:",
             url_path="Compare"),
+    st.Page("app_pages/glossary_page.py", title="Glossary", icon=":material/menu_book:",
+            url_path="Glossary"),
 ]
 NOT_FOUND = st.Page(routing.not_found_page(PAGES), title="Page not found",
                     icon=":material/help:",
@@ -58,4 +65,5 @@ routing.redirect_unknown(PAGES)
 page = st.navigation([*PAGES, NOT_FOUND])
 st.session_state[PAGE_KEY] = page.url_path
 routing.drop_long_params()
+routing.lesson_mode(page)
 page.run()

@@ -6,7 +6,7 @@ import streamlit as st
 from nearid_core.science import efficiency
 from nearid_core.views import ident_views, plots_ident, results
 from nearid_core.views.plots import GROUP_NAMES
-from nearid_ui import cache, ident_texts, render, texts
+from nearid_ui import cache, ident_texts, overlays, render, texts
 from nearid_ui.params import bind, publish
 from nearid_ui.widgets import pick_sweep, radio, toggle
 
@@ -94,6 +94,9 @@ with render.guard("the identifiability curves"):
     if kind == "statistical":
         with st.expander("Every seed pair"):
             render.table(results.pairs_table(v), key="pairs", name=f"nearid-pairs-{v.id}")
+
+with render.guard("the overlay picture"):
+    overlays.section(v)
 
 st.divider()
 render.sweep_downloads(v, key="id")

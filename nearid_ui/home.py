@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from . import cache, jobs, manage, render, texts
+from .glossary import see
 from .live import ACTIVE, STOPPED, follow, stopped
 from .picker import created_text
 from .widgets import radio
@@ -67,7 +68,7 @@ def warmup_section(rows: list[dict]) -> None:
                f"{created_text(found)}): the button opens it without retraining.")
     if st.button("Train again", key="warmup_again", icon=":material/replay:",
                  disabled=readonly, help="Queue a new sweep with the same settings (same seeds: "
-                                         "expect the same numbers)."):
+                                         "expect the same numbers)." + see("seed", "sweep")):
         _open(manage.start_or_reuse(cache.store(), cfg, name, again=True)[0])
 
 
@@ -121,3 +122,14 @@ def sweeps_section(rows: list[dict]) -> None:
         manage.manage_panel(chosen)
     st.caption("Sweeps live in the run store: the folder named by `NEARID_HOME` (default "
                "`.nearid` in the app's working directory).")
+
+
+def start_here() -> None:
+    """What Home offers first: the Playground and the guided lesson."""
+    c1, c2, c3 = st.columns(3)
+    c1.page_link("app_pages/playground_page.py", label="**Start here: the Playground** — move "
+                 "the leak, see two seeds agree up to a rotation", icon=":material/tune:")
+    c2.page_link("app_pages/lesson_page.py", label="**The guided lesson** — six steps, "
+                 "predict then reveal", icon=":material/school:")
+    c3.page_link("app_pages/glossary_page.py", label="Glossary of every term",
+                 icon=":material/menu_book:")

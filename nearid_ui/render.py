@@ -48,14 +48,17 @@ def page(title: str, icon: str = "🧭", *, needs_store: bool = True) -> None:
     A store that cannot be used ends the page with one message (a page that does not need
     the store gets a warning and goes on); a read-only one gets a note in the sidebar.
     """
-    st.set_page_config(page_title=f"nearid · {title}", page_icon=icon, layout="wide")
-    from . import params
+    from . import params, present
 
+    on = st.query_params.get(present.KEY) in ("1", "true") or present.active()
+    st.set_page_config(page_title=f"nearid · {title}", page_icon=icon, layout="wide",
+                       initial_sidebar_state="collapsed" if on else "auto")
     params.notices()  # link warnings go here, above everything, never in a closed expander
     with st.sidebar:
         st.caption("nearid · near-identifiability of learned representations "
                    "(Nelson, Fumero, Karaletsos, Locatello, ICLR 2026).")
         st.caption(texts.ESTIMATED)
+    present.setup()
     try:
         cache.sweeps()  # opens the store and reads it once: damage shows up here
     except StoreError as err:
@@ -89,9 +92,13 @@ def chart(fig, *, key: str, name: str) -> None:
     """A plotly chart (PNG from its camera icon) with an HTML download under it."""
     from nearid_core.views.plots import figure_html
 
-    st.plotly_chart(fig, key=key, config={
+    from . import present
+
+    present.plot(fig, key=key, config={
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}})
+    if present.active():
+        return
     st.download_button("Chart as HTML", data=lambda: figure_html(fig), file_name=f"{name}.html",
                        mime="text/html", key=f"dl_html_{key}", on_click="ignore",
                        help="A self-contained interactive page; for a PNG use the camera icon "
@@ -105,6 +112,16 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 def table(rows: list[dict] | pd.DataFrame, *, key: str, name: str, height: int | None = None,
           formats: dict[str, str] | None = None) -> None:
     """A table with help on every known column and a CSV download."""
+    from . import present
+
+    if not present.tables_shown():
+        with st.expander(f"Table: {name} (folded away in presentation mode)"):
+            _table(rows, key=key, name=name, height=height, formats=formats)
+        return
+    _table(rows, key=key, name=name, height=height, formats=formats)
+
+
+def _table(rows, *, key: str, name: str, height: int | None, formats: dict | None) -> None:
     df = rows if isinstance(rows, pd.DataFrame) else frame(rows)
     if df.empty:
         st.info("Nothing to show in this table yet.")

@@ -83,3 +83,15 @@ def drop_long_params() -> None:
             st.warning(f"Ignored `{clip(key)}={clip(value)}` from the link: "
                        f"{len(value):,} characters, longer than any setting.")
             del st.query_params[key]
+
+
+LESSON_PAGE = "app_pages/lesson_page.py"
+
+
+def lesson_mode(page) -> None:
+    """``?lesson=1`` on any page opens the guided lesson (at ``?step=``, in presentation
+    mode when ``?present=1``), so "nearid…/?lesson=1" is the link to give a class."""
+    if st.query_params.get("lesson") not in ("1", "true") or page.url_path == "Lesson":
+        return
+    keep = {k: st.query_params[k] for k in ("step", "present", "case") if k in st.query_params}
+    st.switch_page(LESSON_PAGE, query_params=keep)
