@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from nearid_core.views import plots, plots_latent
-from nearid_ui import cache, render, texts
+from nearid_ui import cache, present, render, texts
 from nearid_ui.glossary import see
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.widgets import data_widgets
@@ -15,7 +15,8 @@ st.caption("The Train page trains on the process chosen here. Isometric processe
            "linear) keep distances, so B(u) = 1; square is close to isometric; mlp is not.")
 
 try:
-    cfg = data_widgets()
+    with present.folded("Data settings"):  # on a projector the picture comes first
+        cfg = data_widgets()
 except ValueError as err:
     st.error(f"These settings do not make a valid data set: {err}")
     st.stop()

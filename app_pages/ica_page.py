@@ -4,7 +4,7 @@ import streamlit as st
 
 from nearid_core.views import plots_ident, plots_latent, results
 from nearid_core.views.plots_ident import METRIC_NAMES
-from nearid_ui import cache, numbers, render, texts
+from nearid_ui import cache, numbers, present, render, texts
 from nearid_ui.params import bind, choice, publish
 from nearid_ui.projections import projection_panel
 from nearid_ui.widgets import model_picker, pick_sweep, radio, toggle
@@ -21,7 +21,10 @@ if v.u_test is None:  # the warning above says which file is missing or damaged
     st.info("Without its held-out data this sweep's latents cannot be compared with the "
             "ground truth; the other result pages still show it.")
     st.stop()
-m = model_picker(v)
+# Presentation mode: the model and the colour share one row, so the charts fit at 768 px.
+top = st.columns(2) if present.active() else (st.container(), st.container())
+with top[0]:
+    m = model_picker(v)
 if m is None:
     st.stop()
 
@@ -49,7 +52,8 @@ with render.guard("the ICA comparison"):
 
     d_u = v.u_test.shape[1]
     factors = [f"u{k + 1}" for k in range(d_u)]
-    color_by = radio("Colour by factor", factors, "factor")
+    with top[1]:
+        color_by = radio("Colour by factor", factors, "factor")
     color = v.u_test[:, factors.index(color_by)]
     d_z = m.latents.shape[1]
     axes = (0, 1) if d_z >= 2 else (0, 0)

@@ -6,7 +6,7 @@ import streamlit as st
 from nearid_core.science import efficiency
 from nearid_core.views import ident_views, plots_ident, results
 from nearid_core.views.plots import GROUP_NAMES
-from nearid_ui import cache, ident_texts, overlays, render, texts
+from nearid_ui import cache, ident_texts, overlays, present, render, texts
 from nearid_ui.params import bind, publish
 from nearid_ui.widgets import pick_sweep, radio, toggle
 
@@ -49,8 +49,10 @@ with t2:
 with render.guard("the identifiability curves"):
     curves = cache.error_curves(v, kind, L_kind)
     claims = {c["claim"]: c for c in ident_views.claims(v, L_kind=L_kind, kind=kind)}
-    st.markdown("**On this sweep** (computed from the numbers below):\n"
-                + "\n".join(f"- {c['claim']}: **{c['verdict']}**" for c in claims.values()))
+    claim_text = ("**On this sweep** (computed from the numbers shown):\n"
+                  + "\n".join(f"- {c['claim']}: **{c['verdict']}**" for c in claims.values()))
+    if not present.active():  # a projector shows the chart first, the claims under it
+        st.markdown(claim_text)
     no_pairs = kind == "statistical" and not any(len(curves.points[g][0]) for g in groups_all)
     if no_pairs:
         st.info("The statistical view compares pairs of seeds, and this sweep has "
@@ -72,6 +74,8 @@ with render.guard("the identifiability curves"):
         render.table(ident_views.fit_rows(curves, fit_groups or ["rigid"]), key="fits",
                      name=f"nearid-theorem1-fits-{v.id}-{kind}-{L_kind}")
 
+    if present.active():
+        st.markdown(claim_text)
     left, right = st.columns(2)
     with left:
         render.chart(plots_ident.recon_vs_L(v.per_leak, L_kind=L_kind), key="recon",

@@ -35,6 +35,21 @@ def slider_value(page) -> float:
     return float(page.locator(THUMB_VALUE).first.inner_text())
 
 
+def moves(page, start: float, count: int = 10, step: float = 0.05, pause_s: float = 0.3,
+          timeout_ms: int = 60_000) -> list[float]:
+    """``count`` slider moves from ``start``, two steps right then two left, repeated; the
+    seconds of each (``move``). Raises if a move does not end on its leak."""
+    latencies, leak = [], start
+    for k in range(count):
+        key = "ArrowRight" if k % 4 < 2 else "ArrowLeft"
+        leak = round(leak + (step if key == "ArrowRight" else -step), 2)
+        latencies.append(move(page, key, leak, timeout_ms))
+        if slider_value(page) != leak:
+            raise AssertionError(f"the slider shows {slider_value(page)}, expected {leak}")
+        time.sleep(pause_s)
+    return latencies
+
+
 def move(page, key: str, expect: float, timeout_ms: int = 60_000) -> float:
     """Press ``key`` ("ArrowRight", "ArrowLeft") on the focused slider and return the seconds
     from the key's release until every chart shows ``expect``."""

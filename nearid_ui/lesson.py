@@ -133,16 +133,15 @@ def reveal(k: int, notice: lesson.Notice) -> None:
 def body(k: int, ids: dict[str, dict | None]) -> None:
     """Picture, text, question and notice of step ``k``."""
     sid = lesson.STEPS[k - 1].id
-    st.markdown(TEXTS[sid] + " " + _glossary(sid))
     if sid == "limits":
         _limits(k, ids)
         return
     grid = ready(ids["grid"])
     if grid is None:
         return
-    v = cache.view(grid)
+    notice = _picture(sid, cache.view(grid), grid)  # the slide's picture first
+    st.markdown(TEXTS[sid] + " " + _glossary(sid))
     question(k)
-    notice = _picture(sid, v, grid)
     reveal(k, notice)
 
 
@@ -181,12 +180,13 @@ def _limits(k: int, ids: dict[str, dict | None]) -> None:
     if sid is None:
         return
     v = cache.view(sid)
-    question(k)
     groups = ("perm", "rigid", "ica")
     kind = "structural" if case == "gaussian" else "statistical"
     curves = cache.error_curves(v, kind, "L_max_max")
     present.plot(plots_ident.error_vs_L(curves, groups=groups, fit_groups=()),
                  key=f"lesson_limits_{case}")
+    st.markdown(TEXTS["limits"] + " " + _glossary("limits"))
+    question(k)
     reveal(k, lesson_data.notice_for("limits", v, case=case))
 
 

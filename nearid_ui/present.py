@@ -17,6 +17,7 @@ TICK_PX = 16  # the issue's floor for tick labels on a projector
 FONT_PX = 18
 TITLE_PX = 20
 MARKER_SCALE = 1.6
+MAX_HEIGHT = 450  # px: a main chart under one row of controls ends above 768 px
 CSS = """
 <style>
 .block-container {padding-top: 1.2rem !important; padding-bottom: 1rem !important;}
@@ -24,6 +25,7 @@ CSS = """
 .stMarkdown p, .stMarkdown li {font-size: 1.2rem !important;}
 [data-testid="stCaptionContainer"] {display: none !important;}
 h1 {font-size: 2.0rem !important; padding: 0.2rem 0 !important;}
+[data-testid="stHeader"] {background: transparent !important;}
 [data-testid="stElementToolbar"] {display: none !important;}
 </style>
 """
@@ -54,15 +56,22 @@ def setup() -> bool:
 
 
 def style(fig):
-    """``fig`` with projector fonts and markers (a copy: cached figures stay as they are)."""
+    """``fig`` with projector fonts and markers, at most ``MAX_HEIGHT`` tall so that it fits
+    under the page's controls at 768 px (a copy: cached figures stay as they are)."""
     import plotly.graph_objects as go
 
     fig = go.Figure(fig)
     fig.update_layout(font={"size": FONT_PX}, title_font_size=TITLE_PX,
-                      legend_font_size=TICK_PX)
+                      legend_font_size=TICK_PX,
+                      height=min(fig.layout.height or MAX_HEIGHT, MAX_HEIGHT))
     fig.update_xaxes(tickfont_size=TICK_PX, title_font_size=FONT_PX)
     fig.update_yaxes(tickfont_size=TICK_PX, title_font_size=FONT_PX)
+    # Log axes label the digits between decades in a smaller font: decades only.
+    fig.update_xaxes(dtick=1, selector={"type": "log"})
+    fig.update_yaxes(dtick=1, selector={"type": "log"})
     fig.update_annotations(font_size=FONT_PX)
+    axis = {"tickfont": {"size": TICK_PX}, "title": {"font": {"size": FONT_PX}}}
+    fig.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)  # 3-D charts (the Data page)
     for trace in fig.data:
         marker = getattr(trace, "marker", None)
         size = getattr(marker, "size", None) if marker is not None else None
@@ -76,6 +85,12 @@ def plot(fig, *, key: str, config: dict | None = None, styled: bool = False) -> 
     caller did it already: ``styled``)."""
     st.plotly_chart(style(fig) if active() and not styled else fig, key=key,
                     config=config or CONFIG)
+
+
+def folded(label: str):
+    """A container for settings: folded away in an expander in presentation mode (so the
+    main chart comes first), in place otherwise."""
+    return st.expander(label) if active() else st.container()
 
 
 def tables_shown() -> bool:

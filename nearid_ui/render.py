@@ -21,6 +21,7 @@ log = logging.getLogger("nearid.app")
 FORMATS = {"ica_efficiency": "percent", "progress": "percent"}
 ROW_PX = 35  # st.dataframe row height: tables up to MAX_ROWS rows are shown whole
 MAX_ROWS = 16
+SMALL_TABLE = (8, 7)  # rows, columns: shown in presentation mode too (larger ones fold away)
 STORE_HINT = ("Nothing in it was changed. Fix it, or point `NEARID_HOME` at another folder, "
               "and reload the page.")
 READONLY = ("This run store is read-only: sweeps can be browsed and exported, but not trained "
@@ -114,7 +115,9 @@ def table(rows: list[dict] | pd.DataFrame, *, key: str, name: str, height: int |
     """A table with help on every known column and a CSV download."""
     from . import present
 
-    if not present.tables_shown():
+    shape = (len(rows), len(rows.columns) if isinstance(rows, pd.DataFrame) else len(
+        rows[0]) if rows else 0)
+    if not present.tables_shown() and (shape[0] > SMALL_TABLE[0] or shape[1] > SMALL_TABLE[1]):
         with st.expander(f"Table: {name} (folded away in presentation mode)"):
             _table(rows, key=key, name=name, height=height, formats=formats)
         return
