@@ -3,6 +3,7 @@
     python bench/bench_playground.py                 # empty temp store: the grid trains first
     python bench/bench_playground.py --rounds 5      # 5 rounds of 10 moves, one page each
     python bench/bench_playground.py --present       # in presentation mode
+    python bench/bench_playground.py --neighbour     # + another session's page loads
 
 The app is served as a user starts it (``streamlit run``, warm runner, 127.0.0.1). The first
 visit trains the reference grid (timed: first visit to first charts). Each round then opens
@@ -10,6 +11,10 @@ a fresh page at α = 0.5 and moves the slider 10 times with the keyboard, two st
 two left, waiting after each release until the B(z) chart and the error-vs-L chart show
 the new α (``nearid_ui.browser``). Prints every latency, each round's median and the median
 of all; the lead records them in BENCHMARKS.md.
+
+``--neighbour``: another browser (its own process) reloads the Bi-Lipschitz page of the grid
+again and again, timing each load to its first chart, first while nobody moves the slider,
+then during the rounds: the ratio says how much a Playground session slows another session.
 """
 
 from __future__ import annotations
@@ -41,7 +46,36 @@ def wait_warm(log: Path, offset: int, timeout: float = 120.0) -> bool:
     return False
 
 
-def run(home: Path, rounds: int, moves: int, present: bool) -> list[float]:
+def neighbour_loads(url: str, seconds: float, out) -> None:
+    """In its own process: reload a result page for ``seconds``; put each load's time."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        page = chromium.new_page(viewport=VIEW)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            page.goto(f"{url}/Bi-Lipschitz")
+            page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+            times.append(time.perf_counter() - t0)
+        chromium.close()
+    out.put(times)
+
+
+def _neighbour(url: str, seconds: float):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=neighbour_loads, args=(url, seconds, q), daemon=True)
+    proc.start()
+    return proc, q
+
+
+def run(home: Path, rounds: int, moves: int, present: bool,
+        neighbour: bool = False) -> list[float]:
     from playwright.sync_api import sync_playwright
 
     query = "?leak=0.5" + ("&present=1" if present else "")
@@ -59,6 +93,11 @@ def run(home: Path, rounds: int, moves: int, present: bool) -> list[float]:
         page.close()
         warm = wait_warm(log, offset)
         print("runner warm" if warm else "runner did not report warm within 120 s")
+        if neighbour:
+            proc, q = _neighbour(url, 40.0)
+            alone = q.get()
+            proc.join()
+            proc, q = _neighbour(url, 40.0)
         for r in range(rounds):
             page = chromium.new_page(viewport=VIEW)
             page.goto(f"{url}/Playground{query}")
@@ -70,6 +109,13 @@ def run(home: Path, rounds: int, moves: int, present: bool) -> list[float]:
                   f"(min {min(lat):.3f}, max {max(lat):.3f}); "
                   + " ".join(f"{x:.3f}" for x in lat))
             page.close()
+        if neighbour:
+            during = q.get()
+            proc.join()
+            print(f"another session's Bi-Lipschitz load: median {statistics.median(alone):.3f} s "
+                  f"alone ({len(alone)} loads), {statistics.median(during):.3f} s while the "
+                  f"slider moves ({len(during)} loads): ratio "
+                  f"{statistics.median(during) / statistics.median(alone):.2f}")
         chromium.close()
     return every
 
@@ -80,10 +126,12 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--moves", type=int, default=10)
     p.add_argument("--present", action="store_true", help="in presentation mode")
+    p.add_argument("--neighbour", action="store_true",
+                   help="time another session's page loads, alone and during the moves")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(args.store) if args.store else Path(tmp) / "store"
-        every = run(home, args.rounds, args.moves, args.present)
+        every = run(home, args.rounds, args.moves, args.present, args.neighbour)
     print(f"all {len(every)} moves: median {statistics.median(every):.3f} s, "
           f"90th percentile {statistics.quantiles(every, n=10)[-1]:.3f} s")
     return 0

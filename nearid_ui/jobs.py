@@ -71,13 +71,27 @@ def ensure_runner(store: RunStore) -> bool:
 
 
 def start(store: RunStore, cfg: SweepConfig, *, name: str = "") -> str:
-    """Queue a sweep and make sure a background runner will train it; return its id."""
+    """Queue a sweep and make sure a background runner will train it; return its id.
+
+    A warm runner this server started less than ``RESPAWN_S`` ago is left to take it: it
+    may still be importing, before it holds the store's lock, and an on-demand runner
+    started now would take the lock first, send the warm one away, and leave the store
+    without a warm runner once the queue is empty (seen on a fresh store, where the
+    Playground queues its grid on the page load that starts the warm runner). If that warm
+    runner fails to start, the page's live progress offers to restart one.
+    """
     from nearid_core.runs.jobs import submit_sweep
 
     sweep_id = submit_sweep(store, cfg, name=name)
-    if runner_enabled():
+    if runner_enabled() and not warm_runner_starting():
         ensure_runner(store)
     return sweep_id
+
+
+def warm_runner_starting() -> bool:
+    """Whether this server started a warm runner less than ``RESPAWN_S`` ago."""
+    with _SPAWNING:
+        return time.monotonic() - _SPAWNED["at"] < RESPAWN_S
 
 
 def warmup(store: RunStore, preset: str = "paper") -> str:

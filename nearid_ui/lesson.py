@@ -27,20 +27,20 @@ TEXTS = {
              "by the factor u1."),
     "leak": ("An autoencoder's decoder maps latents z back to x. With the leak α = 0 every "
              "activation is the identity: the decoder is linear with orthonormal weights, an "
-             "isometry, B(z) = 1. Larger α bends it: B(z), the ratio of its most to least "
-             "stretched direction at z, rises. L = max B − 1."),
-    "rotation": ("Train the same model twice, from two seeds. Seed B's latents look nothing "
-                 "like seed A's as they are, nor after reordering and flipping axes; after "
-                 "the best rotation they land on top of each other. The grey lines are what "
-                 "is left."),
+             "isometry, B(z) = 1. Larger α lets it bend: B(z) measures how unevenly it "
+             "stretches directions at z, and its bound (1 − α)^−2 rises. L = max B − 1."),
+    "rotation": ("Train the same model twice, from two seeds, and lay seed B's latents on seed "
+                 "A's: as they are, after the best reordering and flipping of axes (signed "
+                 "permutation), after the best rotation, and after ICA. The grey lines are "
+                 "what each map leaves; the panel titles give its error."),
     "theorem": ("Theorem 1: if both decoders are (1+L)-bi-Lipschitz, the two encoders agree "
                 "up to a rigid map with error at most c·√(2L + L²) times the data's size. "
                 "Each dot is one seed pair of the grid; the dashed line is that curve "
                 "fitted through the origin."),
-    "ica": ("The rotation left between seeds is also the rotation between each model and "
-            "the true factors. ICA finds the directions in which the latents are most "
-            "independent and non-Gaussian: the true factors, up to order and sign. Compare "
-            "the rotation panel with the ICA panel."),
+    "ica": ("Here A is the true factors u and B one model's latents. Theory: the model "
+            "recovers u up to a rotation, and ICA, which looks for the most independent and "
+            "non-Gaussian directions, should undo it, leaving only order and sign. Compare "
+            "the signed-permutation panel with the ICA panel."),
     "limits": ("ICA needs non-Gaussian factors, and Theorem 1 needs a decoder whose L is "
                "small. Three small sweeps show where the recipe weakens."),
 }

@@ -48,13 +48,14 @@ def curves(view: SweepView, kind: str):
 def figures(view: SweepView, grid: SweepView, leak: float, pair: str, factor: int,
             style=None) -> tuple[scenes.Scene, dict]:
     """(scene, charts) of ``leak`` and ``pair`` in ``view``, with ``grid``'s curve; ``style``
-    (e.g. ``present.style``) is applied to every chart and is part of the key."""
+    (e.g. ``present.style``) is applied to every chart and is part of the key: a styled
+    set is for a projector, with the overlay's tiles in one row."""
     key = ("figs", view.id, view.updated_at, grid.id, grid.updated_at, leak, pair, factor,
            getattr(style, "__qualname__", None))
 
     def make():
         sc = scenes.scene(view, leak, pair, factor=factor)
-        figs = scene_figures(sc, curves(grid, sc.view))
+        figs = scene_figures(sc, curves(grid, sc.view), wide=style is not None)
         return sc, ({k: style(f) for k, f in figs.items()} if style else figs)
     return _remember(key, make)
 

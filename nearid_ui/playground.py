@@ -21,6 +21,9 @@ from .live import ACTIVE, STOPPED, follow, stopped
 from .params import bind, choice, number, publish
 
 
+NEXT_LEAK = "_pg_next_leak"
+
+
 def kind_picker() -> str:
     kind = st.segmented_control(
         "Data", pg.KINDS, key=bind("kind", "rolled", choice(pg.KINDS), options=pg.KINDS),
@@ -76,6 +79,8 @@ def exact_leaks(kind: str) -> dict[float, str]:
 def controls(leaks: list[float], seeds: int, d_u: int) -> tuple[float, str, int]:
     """Leak slider, pair and colour pickers, bound to the URL."""
     c1, c2, c3 = st.columns([3, 1.6, 0.8])
+    if st.session_state.get(NEXT_LEAK) in leaks:  # a leak just trained exactly
+        st.session_state["leak"] = st.session_state.pop(NEXT_LEAK)
     leak = c1.select_slider(
         "Leak α (0 = linear decoder, B = 1; larger = more curved)", leaks,
         key=bind("leak", 0.5 if 0.5 in leaks else leaks[0], number(0, 1), options=leaks),
@@ -129,7 +134,7 @@ def exact_training(kind: str, grid_id: str) -> None:
         if st.session_state.get("pg_exact_want") == leak:
             row = ensure_sweep(cfg, start=True)
             if row is not None and row["status"] == "done":
-                st.session_state["leak"] = leak
+                st.session_state[NEXT_LEAK] = leak  # the slider, drawn above, takes it next run
                 st.session_state.pop("pg_exact_want", None)
                 st.rerun()
 

@@ -70,6 +70,8 @@ def style(fig):
     fig.update_xaxes(dtick=1, selector={"type": "log"})
     fig.update_yaxes(dtick=1, selector={"type": "log"})
     fig.update_annotations(font_size=FONT_PX)
+    if (fig.layout.margin.l or 60) >= 60:  # a visible y-axis title: room for larger text
+        fig.update_layout(margin_l=85)
     axis = {"tickfont": {"size": TICK_PX}, "title": {"font": {"size": FONT_PX}}}
     fig.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)  # 3-D charts (the Data page)
     for trace in fig.data:

@@ -1,9 +1,11 @@
 """Drive the real app in Chromium through every page and save PNGs for the README tour.
 
-    python scripts/screenshots.py                 # trains two small sweeps in a temp store
+    python scripts/screenshots.py                 # trains small sweeps in a temp store
     python scripts/screenshots.py --store .nearid # uses the newest done sweep of a store
 
-Writes docs/screenshots/<n>_<page>.png. Needs /usr/bin/chromium (Debian's package).
+Every page in presentation mode (``?present=1``) at 1024×768, as a projector shows it: the
+screenshot is the visible window, so it also shows what is above the fold. Writes
+docs/screenshots/<n>_<page>.png. Needs /usr/bin/chromium (Debian's package).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig  # noqa: E402
 from nearid_core.runs.jobs import run_sweep_job, submit_sweep  # noqa: E402
 from nearid_core.runs.store import RunStore  # noqa: E402
+from nearid_core.studies import playground as pg  # noqa: E402
 from nearid_ui.serve import launch_chromium, serve_app  # noqa: E402
 
 DEMO = SweepConfig(data=DataConfig(n=2048), train=TrainConfig(epochs=12, batch_size=128),
@@ -31,20 +34,26 @@ SQUARE = SweepConfig(data=DataConfig(kind="square", n=4096, square_size=6.0),
                      leaks=(0.5,), seeds=2)
 # (file stem, URL path, query, what to wait for: number of plotly charts)
 PAGES = [
-    ("1_home", "", "", 0), ("2_data", "Data", "", 2), ("3_train", "Train", "", 1),
-    ("4_bi-lipschitz", "Bi-Lipschitz", "", 2), ("5_identifiability", "Identifiability", "", 3),
-    ("6_ica", "ICA", "", 6), ("7_paper", "Paper", "", 0),
+    ("01_home", "", "", 0), ("02_playground", "Playground", "?leak=0.5", 4),
+    ("03_lesson", "Lesson", "?step=3", 1), ("04_data", "Data", "", 2),
+    ("05_train", "Train", "", 1), ("06_bi-lipschitz", "Bi-Lipschitz", "", 2),
+    ("07_identifiability", "Identifiability", "", 4), ("08_ica", "ICA", "", 6),
+    ("09_paper", "Paper", "", 0), ("10_compare", "Compare", "", 0),
+    ("11_glossary", "Glossary", "?term=b-z", 0),
 ]
+VIEW = {"width": 1024, "height": 768}  # a projector
 
 
 def make_store(home: Path) -> tuple[str, str]:
     store = RunStore(home)
     ids = []
-    for cfg, name in ((SQUARE, "square images"), (DEMO, "demo warm-up")):
+    grid = pg.grid_config("rolled")  # the Playground's and the lesson's reference grid
+    for cfg, name in ((grid, pg.sweep_name(grid)), (SQUARE, "square images"),
+                      (DEMO, "demo warm-up")):
         sid = submit_sweep(store, cfg, name=name)
         run_sweep_job(store, sid, executor=ThreadPoolExecutor(1))
         ids.append(sid)
-    return ids[1], ids[0]
+    return ids[2], ids[1]
 
 
 def wait_for_page(page, charts: int, timeout: float = 60.0) -> None:
@@ -60,16 +69,6 @@ def wait_for_page(page, charts: int, timeout: float = 60.0) -> None:
     time.sleep(1.5)  # let plotly finish its transitions
 
 
-def fit_viewport(page, width: int = 1400) -> None:
-    """Grow the window to the page's height: the main area scrolls inside its own box, so a
-    full-page screenshot alone would cut it."""
-    h = page.evaluate("Math.max(...Array.from(document.querySelectorAll("
-                      "'[data-testid=stMain], [data-testid=stMainBlockContainer]'))"
-                      ".map(e => e.scrollHeight))")
-    page.set_viewport_size({"width": width, "height": max(800, min(int(h) + 80, 6000))})
-    time.sleep(1.0)
-
-
 def shoot(url: str, out: Path, sweep: str, square: str | None) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -77,17 +76,15 @@ def shoot(url: str, out: Path, sweep: str, square: str | None) -> list[Path]:
     written = []
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        shots = [(stem, path, f"?sweep={sweep}" if path else "", n) for stem, path, _, n in PAGES]
+        page = browser.new_page(viewport=VIEW)
+        shots = [(stem, path, query or f"?sweep={sweep}", n) for stem, path, query, n in PAGES]
         if square:
-            shots.append(("8_ica_square", "ICA", f"?sweep={square}", 8))
+            shots.append(("12_ica_square", "ICA", f"?sweep={square}", 8))
         for stem, path, query, n in shots:
-            page.goto(f"{url}/{path}{query}")
-            page.set_viewport_size({"width": 1400, "height": 1000})
+            page.goto(f"{url}/{path}{query}&present=1")
             wait_for_page(page, n)
-            fit_viewport(page)
             target = out / f"{stem}.png"
-            page.screenshot(path=str(target), full_page=True)
+            page.screenshot(path=str(target))
             written.append(target)
             print(f"wrote {target}")
         browser.close()

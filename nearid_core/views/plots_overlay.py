@@ -27,11 +27,11 @@ from nearid_core.views.plots_compare import (
     _segments,
 )
 
-__all__ = ["CELLS", "TRACES", "error_text", "overlay_grid", "tile_scales"]
+__all__ = ["LAYOUTS", "TRACES", "cell", "error_text", "overlay_grid", "tile_scales"]
 
 TRACES = 3  # residual segments, A, B (all four panels in each): quick to serialise and draw
-CELLS = {"raw": (0, 0), "perm": (1, 0), "rigid": (0, 1), "ica": (1, 1)}  # (column, row)
-GAP = 1.35  # cell pitch in units of a cell's half-width (1): room for the panel titles
+LAYOUTS = (2, 4)  # columns: 2 x 2 (a narrow page), or one row of 4 (wide and short)
+GAP = 1.45  # cell pitch in units of a cell's half-width (1): room for the panel titles
 
 
 def error_text(error: float) -> str:
@@ -53,17 +53,23 @@ def tile_scales(overlays: dict[str, Overlay]) -> dict[str, float]:
             "ica": 1.0 / _extent(overlays["ica"].pa, overlays["ica"].pb)}
 
 
-def _origin(g: str) -> tuple[float, float]:
-    col, row = CELLS[g]
+def cell(g: str, cols: int = 2) -> tuple[int, int]:
+    """(column, row) of map ``g``'s tile: raw, perm, rigid, ica in reading order."""
+    k = MAPS.index(g)
+    return k % cols, k // cols
+
+
+def _origin(g: str, cols: int) -> tuple[float, float]:
+    col, row = cell(g, cols)
     return 2 * GAP * col, -2 * GAP * row
 
 
-def _tiled(overlays: dict, rows_colour, segments: int, seed: int):
+def _tiled(overlays: dict, rows_colour, segments: int, seed: int, cols: int):
     """All panels' A points, B points and residual segments in tile coordinates."""
     scales = tile_scales(overlays)
     pa, pb, sx, sy, colours = [], [], [], [], []
     for g in MAPS:
-        ov, (ox, oy) = overlays[g], _origin(g)
+        ov, (ox, oy) = overlays[g], _origin(g, cols)
         a, b = ov.pa * scales[g] + (ox, oy), ov.pb * scales[g] + (ox, oy)  # (m, 2) each
         xs, ys = _segments(a, b, segments, seed)
         pa.append(a), pb.append(b), sx.extend(xs), sy.extend(ys)
@@ -84,24 +90,24 @@ def _check(overlays: dict, colour) -> None:
                              f"got {np.asarray(colour).shape}")
 
 
-def _frames(overlays: dict) -> tuple[list[dict], list[dict]]:
+def _frames(overlays: dict, cols: int) -> tuple[list[dict], list[dict]]:
     """A light frame per cell and its title (map and error) above it."""
     shapes, notes = [], []
     for g in MAPS:
-        ox, oy = _origin(g)
+        ox, oy = _origin(g, cols)
         shapes.append({"type": "rect", "x0": ox - 1.1, "x1": ox + 1.1, "y0": oy - 1.1,
                        "y1": oy + 1.1, "line": {"color": "#dddddd", "width": 1},
                        "layer": "below"})
         notes.append({"x": ox, "y": oy + 1.12, "xanchor": "center", "yanchor": "bottom",
                       "showarrow": False, "font": {"size": 13},
-                      "text": f"{MAP_SHORT[g]} · error {error_text(overlays[g].error)}"})
+                      "text": f"{MAP_SHORT[g]}<br>error {error_text(overlays[g].error)}"})
     return shapes, notes
 
 
 def overlay_grid(overlays: dict[str, Overlay], *, a_name: str, b_name: str, colour=None,
                  colour_name: str = "", categorical: bool = False, segments: int = 40,
-                 seed: int = 0, height: int = 560) -> go.Figure:
-    """A's points (circles) and B's mapped points (crosses), one tile per map, 2 x 2.
+                 seed: int = 0, height: int = 560, cols: int = 2) -> go.Figure:
+    """A's points (circles) and B's mapped points (crosses), one tile per map, 2 x 2 or 1 x 4.
 
     Parameters
     ----------
@@ -120,6 +126,9 @@ def overlay_grid(overlays: dict[str, Overlay], *, a_name: str, b_name: str, colo
         Seed of that sample (the same rows in every panel).
     height : int, default=560
         Figure height in pixels.
+    cols : {2, 4}, default=2
+        Tiles per row: 2 x 2 for a narrow page, one row of 4 for a wide, short one (a
+        projector).
 
     Returns
     -------
@@ -134,7 +143,9 @@ def overlay_grid(overlays: dict[str, Overlay], *, a_name: str, b_name: str, colo
     Tiles are rescaled to fit (``tile_scales``), so the axes carry no ticks.
     """
     _check(overlays, colour)
-    pa, pb, sx, sy, tiled_colour = _tiled(overlays, colour, segments, seed)
+    if cols not in LAYOUTS:
+        raise ValueError(f"cols must be one of {LAYOUTS}, got {cols!r}")
+    pa, pb, sx, sy, tiled_colour = _tiled(overlays, colour, segments, seed, cols)
     factor = "" if colour is None else f"{colour_name} %{{text}}"
     text = None if tiled_colour is None else (
         tiled_colour.astype(str).tolist() if categorical
@@ -148,12 +159,14 @@ def overlay_grid(overlays: dict[str, Overlay], *, a_name: str, b_name: str, colo
           for name, p, symbol, base, bar in (
               (f"A = {a_name}", pa, "circle", A_COLOR, True),
               (f"B = {b_name} (mapped)", pb, "x", B_COLOR, False))]])
-    shapes, notes = _frames(overlays)
-    hidden = {"visible": False, "range": [-1.2, 2 * GAP + 1.2]}
+    shapes, notes = _frames(overlays, cols)
+    rows = len(MAPS) // cols
+    hidden = {"visible": False, "range": [-1.2, 2 * GAP * (cols - 1) + 1.2]}
     planes = f"{overlays['raw'].plane}; ICA panel: {overlays['ica'].plane}"
     style(fig, title=f"B = {b_name} (×) on A = {a_name} (○)<br><sup>{planes}</sup>",
           height=height, shapes=shapes, annotations=notes, xaxis=hidden,
-          yaxis={"visible": False, "range": [-2 * GAP - 1.2, 1.45], "scaleanchor": "x",
-                 "scaleratio": 1})
-    fig.update_layout(margin={"r": 60, "t": 80, "l": 20})  # colour bar ticks; 2-line title
+          yaxis={"visible": False, "range": [-2 * GAP * (rows - 1) - 1.2, 1.6],
+                 "scaleanchor": "x", "scaleratio": 1},
+          legend={"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"})
+    fig.update_layout(margin={"r": 60, "t": 80, "l": 20, "b": 30})  # colour bar; 2-line title
     return fig

@@ -82,15 +82,17 @@ GROUP_TITLES = {"statistical": "ℓ2 error of B against A, per map",
                 "structural": "ℓ2 error against the true factors, per map"}
 
 
-def scene_figures(sc, curves) -> dict[str, go.Figure]:
+def scene_figures(sc, curves, *, wide: bool = False) -> dict[str, go.Figure]:
     """The Playground's four charts of one ``views.playground.Scene``: "overlay", "b",
     "bars" and "curve" (``curves``: the reference grid's ``ErrorCurves`` of the scene's
-    view, statistical or structural)."""
+    view, statistical or structural). ``wide``: the overlay's four tiles in one row (a
+    projector's wide, short window) instead of 2 x 2."""
     from nearid_core.views.plots_overlay import overlay_grid
 
     return {
         "overlay": overlay_grid(sc.overlays, a_name=sc.a_name, b_name=sc.b_name,
-                                colour=sc.colour, colour_name=sc.colour_name, height=600),
+                                colour=sc.colour, colour_name=sc.colour_name,
+                                height=340 if wide else 600, cols=4 if wide else 2),
         "b": b_pair(sc.b, leak=sc.leak, bound=sc.bound),
         "bars": error_bars(sc.errors, title=GROUP_TITLES[sc.view]),
         "curve": curve_with_dot(curves, L=sc.L, error=sc.errors["rigid"], leak=sc.leak,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -68,3 +69,26 @@ def test_keep_warm_starts_a_warm_runner_or_with_stay_0_only_an_on_demand_one(
     assert not jobs.keep_warm(store) and on_demand == [store] and len(started) == 1
     monkeypatch.setenv("NEARID_APP_RUNNER", "0")  # tests run queued sweeps themselves
     assert not jobs.keep_warm(store) and on_demand == [store]
+
+
+def test_a_submission_leaves_a_starting_warm_runner_to_take_it(tmp_path, monkeypatch):
+    # An on-demand runner started while the warm one imports would take the lock first and
+    # send the warm one away: the store would be left without a warm runner.
+    from nearid_core.config import DataConfig, SweepConfig, TrainConfig
+    from nearid_core.runs.store import RunStore
+    from nearid_ui import jobs
+
+    store = RunStore(tmp_path)
+    on_demand = []
+    monkeypatch.setattr(jobs, "ensure_runner", lambda s: on_demand.append(s) or True)
+    monkeypatch.setenv("NEARID_APP_RUNNER", "1")
+    cfg = SweepConfig(data=DataConfig(n=512), train=TrainConfig(epochs=1), leaks=(0.0,),
+                      seeds=1)
+    monkeypatch.setattr(jobs, "_SPAWNED", {"at": time.monotonic()})  # just started one
+    assert jobs.warm_runner_starting()
+    jobs.start(store, cfg)
+    assert on_demand == []  # left to the warm runner, which drains the queue once warm
+    monkeypatch.setattr(jobs, "_SPAWNED", {"at": -1e9})  # none started lately
+    jobs.start(store, cfg, name="again")
+    assert on_demand == [store]
+    assert [r["status"] for r in store.list_sweeps()] == ["queued", "queued"]

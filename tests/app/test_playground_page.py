@@ -158,3 +158,25 @@ def test_identifiability_overlay_for_the_truth_against_a_model(small):
     ok(at)
     assert at.selectbox(key="ova").value == -1 and at.selectbox(key="ovb").value == 4
     assert any("Overlay" in s.value for s in at.subheader)
+
+
+def test_exact_leak_is_queued_then_becomes_a_slider_stop(small, tmp_path, use_home, monkeypatch):
+    import shutil
+
+    home = tmp_path / "store"
+    shutil.copytree(small[0], home)  # a copy: this test adds a sweep
+    store = use_home(home)
+    at = open_app(PLAYGROUND)
+    at.number_input(key="pg_exact").set_value(0.37).run()
+    train = next(b for b in at.button if b.label.startswith("Train 3 models at α = 0.37"))
+    train.click().run()
+    ok(at)
+    (row,) = [r for r in store.list_sweeps() if r["name"] == "playground · rolled · α = 0.37"]
+    assert row["status"] == "queued" and row["config"]["leaks"] == [0.37]
+    run_sweep_job(store, row["id"], executor=ThreadPoolExecutor(1))  # the runner's work
+    at.run()
+    ok(at)
+    assert 0.37 in at.select_slider(key="leak").options or "0.37" in [
+        str(o) for o in at.select_slider(key="leak").options]
+    assert at.select_slider(key="leak").value == 0.37  # shown once trained
+    assert len(at.get("plotly_chart")) == 4

@@ -8,9 +8,9 @@ import pytest
 from nearid_core.science.alignment import align, alignment_errors, diameter, split_fit_eval
 from nearid_core.views.overlay import MAP_NAMES, MAPS, pair_overlays
 from nearid_core.views.plots_overlay import (
-    CELLS,
     GAP,
     TRACES,
+    cell,
     error_text,
     overlay_grid,
     tile_scales,
@@ -170,7 +170,7 @@ def test_ica_that_cannot_run_leaves_an_empty_panel_with_its_reason(rng):
     assert math.isnan(ica.error) and ica.pa.shape == (0, 2) and "constant" in ica.note
     assert math.isfinite(overlays["rigid"].error)
     fig = overlay_grid(overlays, a_name="a", b_name="b")
-    assert fig.layout.annotations[3].text == "ICA · error n/a"
+    assert fig.layout.annotations[3].text == "ICA<br>error n/a"
     assert len(fig.data[1].x) == 3 * overlays["raw"].pa.shape[0]  # three full tiles, ICA empty
 
 
@@ -195,7 +195,7 @@ def test_grid_titles_aspect_traces_legend_and_one_colour_bar(rng):
     fig = overlay_grid(overlays, a_name="u", b_name="z", colour=A[rows, 0], colour_name="u1",
                        segments=10)
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == [f"{t} · error {error_text(overlays[g].error)}" for g, t in
+    assert titles == [f"{t}<br>error {error_text(overlays[g].error)}" for g, t in
                       zip(MAPS, ("raw (no map)", "signed permutation", "rotation (rigid)", "ICA"),
                           strict=True)]
     assert len(fig.data) == TRACES == 3  # one axes: every panel in the same three traces
@@ -205,7 +205,7 @@ def test_grid_titles_aspect_traces_legend_and_one_colour_bar(rng):
     assert len(seg.x) == 4 * 3 * 10  # start, end, gap per residual segment, per panel
     scales = tile_scales(overlays)
     for k, g in enumerate(MAPS):
-        col, row = CELLS[g]
+        col, row = cell(g)
         origin = np.array([2 * GAP * col, -2 * GAP * row])
         tile_a = np.column_stack([a.x[k * m:(k + 1) * m], a.y[k * m:(k + 1) * m]])
         tile_b = np.column_stack([b.x[k * m:(k + 1) * m], b.y[k * m:(k + 1) * m]])
@@ -221,6 +221,21 @@ def test_grid_titles_aspect_traces_legend_and_one_colour_bar(rng):
     assert sum(t.showlegend is not False for t in fig.data) == 3
     assert sum(bool(t.marker.showscale) for t in fig.data if t.mode == "markers") == 1
     assert fig.to_json()  # serialisable
+
+
+def test_one_row_layout_puts_the_tiles_side_by_side(rng):
+    A = _sources(rng)
+    overlays, rows = pair_overlays(A, _curved(A, rng), seed=0)
+    fig = overlay_grid(overlays, a_name="u", b_name="z", cols=4)
+    assert [cell(g, 4) for g in MAPS] == [(0, 0), (1, 0), (2, 0), (3, 0)]
+    assert [cell(g, 2) for g in MAPS] == [(0, 0), (1, 0), (0, 1), (1, 1)]
+    m = rows.size
+    ica_x = np.asarray(fig.data[1].x[3 * m:])  # the fourth tile, three cells to the right
+    np.testing.assert_allclose(ica_x, overlays["ica"].pa[:, 0] * tile_scales(overlays)["ica"]
+                               + 3 * 2 * GAP, atol=1e-12)
+    assert len({round(a.y, 9) for a in fig.layout.annotations}) == 1  # titles on one line
+    with pytest.raises(ValueError, match="cols must be one of"):
+        overlay_grid(overlays, a_name="u", b_name="z", cols=3)
 
 
 def test_grid_rejects_missing_panels_and_misshaped_colour(rng):
