@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import cache, jobs, manage, render, texts
+from . import cache, jobs, manage, present, render, texts
 from .glossary import see
 from .live import ACTIVE, STOPPED, follow, stopped
 from .picker import created_text
@@ -99,7 +99,14 @@ def sweeps_section(rows: list[dict]) -> None:
     if not rows:
         st.info("No sweeps yet: press the button above, or design one on the **Train** page.")
         return
-    event = st.dataframe(table_rows(rows), hide_index=True, on_select="rerun",
+    with present.folded("Stored sweeps (table)"):  # dense: folded away on a projector
+        event = _sweeps_table(rows)
+    picked = event.selection.rows if event is not None else []
+    _chosen_sweep(rows[picked[0]] if picked and picked[0] < len(rows) else None)
+
+
+def _sweeps_table(rows: list[dict]):
+    return st.dataframe(table_rows(rows), hide_index=True, on_select="rerun",
                          selection_mode="single-row", key="sweeps_table", column_config={
                              "progress": st.column_config.ProgressColumn(
                                  "progress", min_value=0.0, max_value=1.0, format="percent",
@@ -107,8 +114,10 @@ def sweeps_section(rows: list[dict]) -> None:
                              **{k: st.column_config.Column(help=texts.COLUMNS[k])
                                 for k in ("status", "failed", "n", "d_u", "epochs",
                                           "decoder", "master seed")}})
-    picked = event.selection.rows if event is not None else []
-    chosen = rows[picked[0]] if picked and picked[0] < len(rows) else None
+
+
+def _chosen_sweep(chosen: dict | None) -> None:
+    """Page links, live progress, rename and delete for the selected sweep."""
     if chosen is None:
         st.caption("Select a row to open that sweep on a page, rename or delete it.")
     else:
@@ -127,9 +136,11 @@ def sweeps_section(rows: list[dict]) -> None:
 def start_here() -> None:
     """What Home offers first: the Playground and the guided lesson."""
     c1, c2, c3 = st.columns(3)
-    c1.page_link("app_pages/playground_page.py", label="**Start here: the Playground** — move "
-                 "the leak, see two seeds agree up to a rotation", icon=":material/tune:")
-    c2.page_link("app_pages/lesson_page.py", label="**The guided lesson** — six steps, "
-                 "predict then reveal", icon=":material/school:")
+    c1.page_link("app_pages/playground_page.py", label="**Start here: the Playground**",
+                 icon=":material/tune:", help="Move the leak; see two seeds agree up to a "
+                 "rotation, and how far, in under a second.")
+    c2.page_link("app_pages/lesson_page.py", label="**The guided lesson**",
+                 icon=":material/school:", help="Six steps, each a picture, a prediction to "
+                 "make and what the data on screen show.")
     c3.page_link("app_pages/glossary_page.py", label="Glossary of every term",
                  icon=":material/menu_book:")

@@ -20,7 +20,6 @@ from .glossary import see
 from .live import ACTIVE, STOPPED, follow, stopped
 from .params import bind, choice, number, publish
 
-
 NEXT_LEAK = "_pg_next_leak"
 
 

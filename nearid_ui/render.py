@@ -21,7 +21,7 @@ log = logging.getLogger("nearid.app")
 FORMATS = {"ica_efficiency": "percent", "progress": "percent"}
 ROW_PX = 35  # st.dataframe row height: tables up to MAX_ROWS rows are shown whole
 MAX_ROWS = 16
-SMALL_TABLE = (8, 7)  # rows, columns: shown in presentation mode too (larger ones fold away)
+SMALL_TABLE = (8, 10)  # rows, columns: shown in presentation mode too (larger ones fold away)
 STORE_HINT = ("Nothing in it was changed. Fix it, or point `NEARID_HOME` at another folder, "
               "and reload the page.")
 READONLY = ("This run store is read-only: sweeps can be browsed and exported, but not trained "
@@ -142,6 +142,10 @@ def _table(rows, *, key: str, name: str, height: int | None, formats: dict | Non
         height = ROW_PX * (len(df) + 1) + 3
     kwargs = {"height": height} if height else {}
     st.dataframe(df, column_config=config, hide_index=True, key=f"tbl_{key}", **kwargs)
+    from . import present
+
+    if present.active():
+        return
     st.download_button("Table as CSV", data=df.to_csv(index=False), file_name=f"{name}.csv",
                        mime="text/csv", key=f"dl_csv_{key}", on_click="ignore",
                        icon=":material/download:")
