@@ -138,9 +138,9 @@ def start_here() -> None:
     c1, c2, c3 = st.columns(3)
     c1.page_link("app_pages/playground_page.py", label="**Start here: the Playground**",
                  icon=":material/tune:", help="Move the leak; see two seeds agree up to a "
-                 "rotation, and how far, in under a second.")
+                 "rotation, and how far, in under a second." + see("leak", "rigid"))
     c2.page_link("app_pages/lesson_page.py", label="**The guided lesson**",
                  icon=":material/school:", help="Six steps, each a picture, a prediction to "
-                 "make and what the data on screen show.")
+                 "make and what the data on screen show." + see("identifiability"))
     c3.page_link("app_pages/glossary_page.py", label="Glossary of every term",
                  icon=":material/menu_book:")

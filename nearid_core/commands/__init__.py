@@ -4,8 +4,8 @@ A user mistake raises ``UsageError`` (or the store's ``StoreError``), which ``__
 prints as one line with exit code 2. Every check that can fail runs before anything is
 trained or written, so a refused command leaves the store as it was.
 
-The sweep and store commands live in ``sweeps`` (shared helpers in ``common``); the study commands in ``compare`` and ``realdata``
-(loaded on use), their options in ``options`` (joined to the parser by ``cli.Parser``) and
+The sweep and store commands live in ``sweeps`` (shared helpers in ``common``); the study commands in ``compare``, ``realdata``,
+``disentangle`` and ``batch`` (loaded on use), their options in ``options`` (joined to the parser by ``cli.Parser``) and
 their printed tables in ``output``.
 """
 from __future__ import annotations
@@ -34,6 +34,19 @@ def cmd_realdata(args) -> int:
     return run(args)
 
 
+def cmd_disentangle(args) -> int:
+    from nearid_core.commands.disentangle import cmd_disentangle as run  # torch: load on use
+
+    return run(args)
+
+
+def cmd_batch(args) -> int:
+    from nearid_core.commands.batch import cmd_batch as run  # scikit-learn: load on use
+
+    return run(args)
+
+
 COMMANDS = {"sweep": cmd_sweep, "list": cmd_list, "show": cmd_show, "delete": cmd_delete,
             "cancel": cmd_cancel, "export": cmd_export, "report": cmd_report,
-            "runner": cmd_runner, "compare": cmd_compare, "realdata": cmd_realdata}
+            "runner": cmd_runner, "compare": cmd_compare, "realdata": cmd_realdata,
+            "disentangle": cmd_disentangle, "batch": cmd_batch}

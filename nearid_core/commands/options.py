@@ -76,7 +76,8 @@ def _outputs(c: argparse.ArgumentParser, files: tuple[tuple[str, str, str], ...]
 
 
 def add_study_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``compare`` and ``realdata`` to the sub-commands (once; later calls do nothing)."""
+    """Add ``compare``, ``realdata``, ``disentangle`` and ``batch`` to the sub-commands (once;
+    later calls do nothing)."""
     if "compare" in sub.choices:
         return
     c = sub.add_parser("compare", help="compare your own embeddings (the paper's Table-1 row "
@@ -109,3 +110,8 @@ def add_study_commands(sub: argparse._SubParsersAction) -> None:
     _outputs(r, (("--json", "FILE.json", "the tables, pair errors and settings"),
                  ("--npz", "FILE.npz", "the digit embeddings (ae_seed0, ...) and labels, an "
                                        "example upload for `compare`")))
+    from nearid_core.commands.batch import add_batch_parser
+    from nearid_core.commands.disentangle import add_disentangle_parser
+
+    add_disentangle_parser(sub)  # the paper's Table 2
+    add_batch_parser(sub)  # the paper's Tables 3-4
