@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 __all__ = [
-    "check_pair", "check_rows", "correlation_matrix", "diameter", "signed_matching",
+    "axis_sweeps", "check_pair", "check_rows", "correlation_matrix", "diameter", "signed_matching",
     "split_fit_eval",
 ]
 
@@ -197,3 +197,27 @@ def diameter(X, *, max_rows: int = 5000, seed: int = 0) -> float:
         pick = np.random.default_rng(seed).choice(candidates.shape[0], max_rows, replace=False)
         candidates = candidates[pick]
     return max(lower, _max_distance(candidates))
+
+
+def axis_sweeps(coords: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Latent traversals: the median of ``coords`` with one axis at a time moved over its
+    quantiles.
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n, k)
+    q : ndarray of shape (steps,)
+        Quantile levels in [0, 1].
+
+    Returns
+    -------
+    ndarray of shape (k, steps, k)
+        ``out[a, s]`` is the median point with axis ``a`` at its ``q[s]`` quantile.
+    """
+    centre = np.median(coords, axis=0)  # (k,)
+    levels = np.quantile(coords, q, axis=0)  # (steps, k)
+    k = coords.shape[1]
+    out = np.repeat(np.repeat(centre[None, None], len(q), axis=1), k, axis=0)
+    for a in range(k):
+        out[a, :, a] = levels[:, a]
+    return out

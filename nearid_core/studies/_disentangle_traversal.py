@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["TraversalGrids", "axis_sweeps", "traversal_grids"]
+from nearid_core.science.kernels import axis_sweeps
+
+__all__ = ["TraversalGrids", "traversal_grids"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,17 +31,6 @@ class TraversalGrids:
     ica_k: np.ndarray
     ica_all: np.ndarray
     values: np.ndarray
-
-
-def axis_sweeps(coords: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """(k, steps, k) points: the median of ``coords`` (n, k) with one axis at each quantile."""
-    centre = np.median(coords, axis=0)  # (k,)
-    levels = np.quantile(coords, q, axis=0)  # (steps, k)
-    k = coords.shape[1]
-    out = np.repeat(np.repeat(centre[None, None], len(q), axis=1), k, axis=0)
-    for a in range(k):
-        out[a, :, a] = levels[:, a]
-    return out
 
 
 def _decode(model, m: int, z: np.ndarray, size: int) -> np.ndarray:

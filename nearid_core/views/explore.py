@@ -15,6 +15,7 @@ import torch
 from nearid_core.config import DataConfig
 from nearid_core.runs.store import RunStore
 from nearid_core.science.data import make_data
+from nearid_core.science.kernels import axis_sweeps
 from nearid_core.science.lipschitz import decoder_bilipschitz, generator_bilipschitz
 from nearid_core.science.models import EnsembleAE
 from nearid_core.science.projection import pca
@@ -124,17 +125,6 @@ def _decode(model: EnsembleAE, z: np.ndarray, size: int) -> np.ndarray:
     return x.double().numpy().reshape(-1, size, size)
 
 
-def _axis_sweeps(coords: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """(k, steps, k) points: the median with one coordinate moved over its quantiles."""
-    centre = np.median(coords, axis=0)  # (k,)
-    levels = np.quantile(coords, q, axis=0)  # (steps, k)
-    k = coords.shape[1]
-    out = np.repeat(np.repeat(centre[None, None], len(q), axis=1), k, axis=0)
-    for a in range(k):
-        out[a, :, a] = levels[:, a]
-    return out
-
-
 def traversals(store: RunStore, view: SweepView, index: int, *, steps: int = 7) -> Traversals:
     """Decode latent traversals of a model trained on ``square`` images.
 
@@ -151,12 +141,12 @@ def traversals(store: RunStore, view: SweepView, index: int, *, steps: int = 7) 
     model, size = load_model(store, view, index), cfg.image_size
     q = np.linspace(0.05, 0.95, steps)
     z = m.latents[np.isfinite(m.latents).all(axis=1)]
-    sweeps = _axis_sweeps(z, q)  # (d_z, steps, d_z)
+    sweeps = axis_sweeps(z, q)  # (d_z, steps, d_z)
     before = np.stack([_decode(model, s, size) for s in sweeps])
     after = None
     if m.ica_latents is not None and m.ica_mixing is not None:
         s_all = m.ica_latents[np.isfinite(m.ica_latents).all(axis=1)]
-        src = _axis_sweeps(s_all, q)  # (k, steps, k)
+        src = axis_sweeps(s_all, q)  # (k, steps, k)
         zs = m.ica_mean + src @ m.ica_mixing.T  # (k, steps, d_z)
         after = np.stack([_decode(model, s, size) for s in zs])
     return Traversals(before, after, q)

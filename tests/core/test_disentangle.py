@@ -255,3 +255,13 @@ def test_cli_bad_option_is_one_line_and_exit_2(cli, args, word):
     assert code == 2 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nearid: error:") and word in lines[0]
+
+
+def test_axis_sweeps_move_one_axis_over_its_quantiles():
+    from nearid_core.science.kernels import axis_sweeps
+
+    coords = np.column_stack([np.arange(5.0), 10 * np.arange(5.0)])  # medians 2 and 20
+    out = axis_sweeps(coords, np.array([0.0, 0.5, 1.0]))
+    assert out.shape == (2, 3, 2)
+    np.testing.assert_array_equal(out[0], [[0, 20], [2, 20], [4, 20]])  # axis 0 moves
+    np.testing.assert_array_equal(out[1], [[2, 0], [2, 20], [2, 40]])  # axis 1 moves
