@@ -9,10 +9,10 @@ over the seeds with its interval.
 from __future__ import annotations
 
 import argparse
-import json
 
-from nearid_core.cli import ProgressPrinter, UsageError, check_output, format_table, int_in, real_in
-from nearid_core.commands.common import _write
+from nearid_core.cli import UsageError, check_output, format_table, int_in, real_in
+from nearid_core.commands.common import run_study, write_json
+from nearid_core.commands.options import _outputs
 from nearid_core.config import MAX_SEED
 
 __all__ = ["add_batch_parser", "cmd_batch"]
@@ -61,11 +61,8 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seeds", type=int_in(2, 100), default=5, metavar="K", help="screens "
                    "(seeds seed..seed+K-1) for the paired difference, 2-100 (default: "
                    "%(default)s)")
-    o = b.add_argument_group("output")
-    o.add_argument("--json", metavar="FILE.json", help="the tables, the paired difference, "
-                   "the paper's numbers and the settings")
-    o.add_argument("--force", action="store_true", help="overwrite an existing --json")
-    o.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _outputs(b, (("--json", "FILE.json", "the tables, the paired difference, the paper's "
+                  "numbers and the settings"),))
 
 
 def _config(args):
@@ -132,20 +129,13 @@ def print_batch(result, paired) -> None:
 
 def cmd_batch(args) -> int:
     """``python -m nearid_core batch``: Tables 3–4 on a synthetic screen, exit code 0."""
-    from nearid_core.engine.lifecycle import handle_signals
     from nearid_core.studies.batch import PAPER_TABLES, paired_difference
 
     if args.json is not None:
         check_output(args.json, ".json", option="--json", force=args.force)
     config = _config(args)
-    printer = ProgressPrinter(quiet=args.quiet)
-    with handle_signals():
-        try:
-            paired = paired_difference(config, args.seeds, on_progress=printer)
-        except ValueError as err:  # e.g. the autoencoder's loss stopped being finite
-            raise UsageError(f"the batch study stopped: {err}") from None
-        finally:
-            printer.end_line()
+    paired = run_study(lambda p: paired_difference(config, args.seeds, on_progress=p),
+                       quiet=args.quiet, what="batch study")
     first = paired.results[0]
     print_batch(first, paired)
     if args.json:
@@ -153,7 +143,5 @@ def cmd_batch(args) -> int:
                "paired_difference": paired.to_json_dict(), "paper": PAPER_TABLES,
                "definitions": DEFINITIONS.format(C=config.C, train="training",
                                                  held=_span(config.held_out))}
-        data = json.dumps(doc, indent=1, allow_nan=False).encode()
-        _write(args.json, lambda fh: fh.write(data), "--json")
-        print(f"tables, paired difference and settings written to {args.json}")
+        write_json(args.json, doc, "tables, paired difference and settings")
     return 0

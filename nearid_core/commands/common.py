@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from nearid_core.cli import (
+    ProgressPrinter,
     UsageError,
     check_output,
     one_line,
@@ -84,6 +85,30 @@ def _write(path: str, write: Callable[[IO[bytes]], object], option: str) -> None
         atomic_write(Path(path), write)
     except OSError as err:
         raise UsageError(f"cannot write {option} {path!r}: {err.strerror or err}") from None
+
+
+def run_study(run: Callable, *, quiet: bool, what: str):
+    """``run(on_progress)`` with progress on stderr and SIGINT/SIGTERM handled; a model whose
+    training loss stopped being finite (a ValueError) ends in one line naming ``what``."""
+    from nearid_core.engine.lifecycle import handle_signals
+
+    printer = ProgressPrinter(quiet=quiet)
+    with handle_signals():
+        try:
+            return run(printer)
+        except ValueError as err:
+            raise UsageError(f"the {what} stopped: {err}") from None
+        finally:
+            printer.end_line()
+
+
+def write_json(path: str, doc: dict, what: str) -> None:
+    """``doc`` as strict JSON (no NaN) at ``path``, atomically, and say so on stdout."""
+    import json
+
+    data = json.dumps(doc, indent=1, allow_nan=False).encode()
+    _write(path, lambda fh: fh.write(data), "--json")
+    print(f"{what} written to {path}")
 
 
 # ---------------------------------------------------------------- sweep, runner

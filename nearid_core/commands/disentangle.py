@@ -8,9 +8,10 @@ verdicts.
 from __future__ import annotations
 
 import argparse
-import json
 
-from nearid_core.cli import ProgressPrinter, UsageError, check_output, format_table, int_in, real_in
+from nearid_core.cli import UsageError, check_output, format_table, int_in, real_in
+from nearid_core.commands.common import run_study, write_json
+from nearid_core.commands.options import _outputs
 from nearid_core.config import MAX_SEED
 
 __all__ = ["add_disentangle_parser", "cmd_disentangle", "dataset_list", "format_result"]
@@ -64,11 +65,7 @@ def add_disentangle_parser(sub: argparse._SubParsersAction) -> None:
                    "set, 20%% held out and scored (default: %(default)s)")
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="master seed "
                    "(default: %(default)s)")
-    g = p.add_argument_group("output")
-    g.add_argument("--json", metavar="FILE.json", help="the table, verdicts, per-seed "
-                   "scores and settings")
-    g.add_argument("--force", action="store_true", help="overwrite an existing --json")
-    g.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _outputs(p, (("--json", "FILE.json", "the table, verdicts, per-seed scores and settings"),))
 
 
 def _config(args):
@@ -86,27 +83,17 @@ def _config(args):
 
 def cmd_disentangle(args) -> int:
     """``python -m nearid_core disentangle``: Table 2 beside the paper's, with verdicts."""
-    from nearid_core.commands.common import _write
-    from nearid_core.engine.lifecycle import handle_signals
     from nearid_core.studies.disentangle import run_disentangle
 
     if args.json is not None:
         check_output(args.json, ".json", option="--json", force=args.force)
     config = _config(args)
-    printer = ProgressPrinter(quiet=args.quiet)
-    with handle_signals():
-        try:
-            result = run_disentangle(config, on_progress=printer)
-        except ValueError as err:  # a model's training loss stopped being finite
-            raise UsageError(f"the disentanglement study stopped: {err}") from None
-        finally:
-            printer.end_line()
+    result = run_study(lambda p: run_disentangle(config, on_progress=p), quiet=args.quiet,
+                       what="disentanglement study")
     print(format_result(result))
     if args.json:
-        doc = {"command": "disentangle", **result.to_json_dict()}
-        data = json.dumps(doc, indent=1, allow_nan=False).encode()
-        _write(args.json, lambda fh: fh.write(data), "--json")
-        print(f"table, verdicts, per-seed scores and settings written to {args.json}")
+        write_json(args.json, {"command": "disentangle", **result.to_json_dict()},
+                   "table, verdicts, per-seed scores and settings")
     return 0
 
 

@@ -3,18 +3,15 @@ command line; ``--npz`` writes the embeddings as an example upload for ``compare
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from nearid_core.cli import ProgressPrinter, UsageError, check_output
-from nearid_core.commands.common import _write
+from nearid_core.cli import UsageError, check_output
+from nearid_core.commands.common import _write, run_study, write_json
 
 
 def cmd_realdata(args) -> int:
     """``python -m nearid_core realdata``: Table 1 on digits beside the paper's."""
     from nearid_core.commands.output import print_realdata
-    from nearid_core.engine.lifecycle import handle_signals
     from nearid_core.studies.realdata import RealDataConfig, run_realdata
 
     for option, suffix in (("json", ".json"), ("npz", ".npz")):
@@ -25,20 +22,12 @@ def cmd_realdata(args) -> int:
                                 clf_epochs=args.clf_epochs)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    printer = ProgressPrinter(quiet=args.quiet)
-    with handle_signals():
-        try:
-            result = run_realdata(config, on_progress=printer)
-        except ValueError as err:  # a model's training loss stopped being finite
-            raise UsageError(f"the digits study stopped: {err}") from None
-        finally:
-            printer.end_line()
+    result = run_study(lambda p: run_realdata(config, on_progress=p), quiet=args.quiet,
+                       what="digits study")
     print_realdata(result)
     if args.json:
-        doc = {"command": "realdata", **result.to_json_dict()}
-        data = json.dumps(doc, indent=1, allow_nan=False).encode()
-        _write(args.json, lambda fh: fh.write(data), "--json")
-        print(f"tables, pair errors and settings written to {args.json}")
+        write_json(args.json, {"command": "realdata", **result.to_json_dict()},
+                   "tables, pair errors and settings")
     if args.npz:
         arrays = result.embeddings_npz_dict() | {"labels": np.asarray(result.y_test, np.int64),
                                                  "test_idx": np.asarray(result.test_idx)}
