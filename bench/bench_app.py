@@ -31,7 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nearid_core.runs.store import RunStore  # noqa: E402
-from nearid_ui.serve import _wait_healthy, free_port, launch_chromium  # noqa: E402
+from nearid_ui.serve import (  # noqa: E402
+    _server_dies_with_parent,
+    _wait_healthy,
+    free_port,
+    launch_chromium,
+)
 
 PAGES = {  # URL path: (title, what counts as the first result drawn)
     "Data": ("Data: factors u", ".js-plotly-plot"),
@@ -50,7 +55,8 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address",
          "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=_server_dies_with_parent)
 
 
 def timed_load(page, url: str, selector: str, timeout_ms: int = 120_000) -> float:

@@ -50,6 +50,10 @@ def neighbour_loads(url: str, seconds: float, out) -> None:
     """In its own process: reload a result page for ``seconds``; put each load's time."""
     from playwright.sync_api import sync_playwright
 
+    from nearid_core.engine.lifecycle import die_with_parent
+
+    die_with_parent()  # a killed benchmark leaves no browser session behind
+
     times = []
     with sync_playwright() as pw:
         chromium = launch_chromium(pw)

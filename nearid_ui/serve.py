@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _server_dies_with_parent() -> None:
+    from nearid_core.engine.lifecycle import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -49,7 +56,10 @@ def serve_app(home: str | os.PathLike, *, port: int | None = None, timeout: floa
            "--server.address", "127.0.0.1", "--server.port", str(port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=log)
+    # SIGTERM to the server when this process ends, however it ends (a killed test or
+    # benchmark leaves no server behind; the server's own runner follows the server).
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=log,
+                            preexec_fn=_server_dies_with_parent)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, timeout)
