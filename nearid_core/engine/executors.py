@@ -140,6 +140,9 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+_MANAGER_JOIN_S = 10.0  # bounds a wait that takes milliseconds once the workers are dead
+
+
 class NearidPool(ProcessPoolExecutor):
     """A local process pool with a progress queue and a stop event shared by its workers."""
 
@@ -158,11 +161,20 @@ class NearidPool(ProcessPoolExecutor):
             self._lifeline.close()
 
     def terminate(self) -> None:
-        """Kill the workers now (their tasks are abandoned) and shut the pool down."""
+        """Kill the workers now (their tasks are abandoned) and shut the pool down.
+
+        The pool's manager thread is joined (it ends as soon as it sees the dead workers):
+        left running, it closes its wake-up pipe while the interpreter's exit hook
+        (``concurrent.futures.process._python_exit``) writes to it, and Python 3.11 prints
+        "OSError: Bad file descriptor" from a process that had ended cleanly.
+        """
         for proc in list((getattr(self, "_processes", None) or {}).values()):
             if proc.is_alive():
                 proc.kill()
+        manager = getattr(self, "_executor_manager_thread", None)
         self.shutdown(wait=False, cancel_futures=True)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(timeout=_MANAGER_JOIN_S)
 
 
 def process_pool(workers: int | None = None) -> NearidPool:

@@ -80,3 +80,31 @@ def test_pool_workers_never_run_the_parents_main_script(tmp_path, monkeypatch):
     with OwnedPool(1, spawn_context()) as pool:
         assert pool.submit(abs, -4).result(timeout=120) == 4
     assert sys.modules["__main__"] is page  # restored after each start
+
+
+TERMINATED = """
+import time
+from nearid_core.engine.executors import process_pool
+
+if __name__ == "__main__":
+    pool = process_pool(2)
+    futures = [pool.submit(time.sleep, 60) for _ in range(2)]
+    while not all(f.running() for f in futures):
+        time.sleep(0.01)
+    manager = pool._executor_manager_thread
+    pool.terminate()
+    print(manager.is_alive(), flush=True)
+"""
+
+
+def test_a_terminated_pool_leaves_nothing_for_the_exit_hook(tmp_path):
+    """terminate() joins the pool's manager thread: left running, it closes its wake-up pipe
+    while Python's exit hook writes to it ("OSError: Bad file descriptor" at exit)."""
+    script = tmp_path / "terminated.py"
+    script.write_text(TERMINATED)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"  # the manager thread had ended
+    assert "Traceback" not in done.stderr
