@@ -21,13 +21,6 @@ __all__ = ["add_batch_parser", "cmd_batch"]
 # torch (a test checks that they agree).
 _SCREEN_DEFAULTS = {"perturbations": 6, "batches": 6, "wells": 40, "strength": 1.0}
 EMBEDDING_CHOICES = ("observations", "autoencoder")
-DEFINITIONS = (
-    "AUROC: control vs perturbation, L1 logistic regression (C={C}) on standardised features, "
-    "trained on batches {train}, scored on held-out batches {held}. Effect per feature: "
-    "(mean perturbed − mean control) / control std on training batches. Hoyer: "
-    "(√n − ‖e‖₁/‖e‖₂)/(√n − 1). Top-25% share: Σ of the largest quarter of e² over Σ e² "
-    "(never below 0.25 by construction; the paper's Base value 0.163 shows its definition "
-    "differs). Every fit uses training batches only.")
 
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
@@ -99,7 +92,7 @@ def _table(result, metric: str, paper: dict | None, paper_label: str) -> str:
 
 def print_batch(result, paired) -> None:
     """The first screen's tables beside the paper's, then the paired difference."""
-    from nearid_core.studies.batch import PAPER_TABLES
+    from nearid_core.studies.batch import DEFINITIONS, PAPER_TABLES
 
     cfg = result.config
     train = [b for b in range(cfg.screen.batches) if b not in cfg.held_out]
@@ -129,7 +122,7 @@ def print_batch(result, paired) -> None:
 
 def cmd_batch(args) -> int:
     """``python -m nearid_core batch``: Tables 3–4 on a synthetic screen, exit code 0."""
-    from nearid_core.studies.batch import PAPER_TABLES, paired_difference
+    from nearid_core.studies.batch import DEFINITIONS, PAPER_TABLES, paired_difference
 
     if args.json is not None:
         check_output(args.json, ".json", option="--json", force=args.force)

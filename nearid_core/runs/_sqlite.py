@@ -307,7 +307,8 @@ def incomplete_submissions(c: sqlite3.Connection) -> list[str]:
         n = c.execute("SELECT COUNT(*) FROM runs WHERE sweep_id = ?", (row["id"],)).fetchone()[0]
         try:
             cfg = json.loads(row["config"])
-            want = len(cfg.get("leaks", ())) * int(cfg.get("seeds", 0))
+            # A study (runs.study_jobs) is one row with no runs.
+            want = 0 if "study" in cfg else len(cfg.get("leaks", ())) * int(cfg.get("seeds", 0))
         except (ValueError, TypeError, AttributeError):
             want = -1
         if n != want:
@@ -330,7 +331,8 @@ def sweep_dict(row: sqlite3.Row, counts: dict[str, int]) -> dict[str, Any]:
     out = dict(row)
     for key in ("config", "analysis", "timings"):
         out[key] = loads(out[key])
-    return out | {"run_counts": counts, "n_runs": sum(counts.values())}
+    kind = out["config"].get("study", "sweep") if isinstance(out["config"], dict) else "sweep"
+    return out | {"run_counts": counts, "n_runs": sum(counts.values()), "kind": kind}
 
 
 def run_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -102,6 +102,11 @@ def run_sweep_job(store: RunStore, sweep_id: str, *, executor: Executor | None =
     ``lifecycle.Interrupted``) ``interrupted``; the exception is re-raised. While it runs,
     a heartbeat thread proves the owner alive (see ``RunStore.heartbeat``).
     """
+    if store.get_sweep(sweep_id)["kind"] != "sweep":  # a study: one row, no runs
+        from nearid_core.runs.study_jobs import run_study_job
+
+        run_study_job(store, sweep_id, executor=executor, workers=workers)
+        return None
     if not store.start_sweep(sweep_id):
         return None
     cfg = sweep_from_dict(store.get_sweep(sweep_id)["config"])

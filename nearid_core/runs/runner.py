@@ -89,8 +89,8 @@ def wake_runner(store: RunStore) -> bool:
 
 
 def queued(store: RunStore) -> bool:
-    """Whether any sweep of the store waits in the queue."""
-    return any(s["status"] == "queued" for s in store.list_sweeps())
+    """Whether any sweep or study of the store waits in the queue."""
+    return any(s["status"] == "queued" for s in store.list_sweeps(kind=None))
 
 
 def runner_alive(store: RunStore) -> bool:

@@ -384,14 +384,25 @@ class RunStore(ArtefactFiles, OwnerLiveness):
             row = c.execute("SELECT * FROM sweeps WHERE id = ?", (sid,)).fetchone()
             return self._truthful(sweep_dict(row, run_counts(c, row["id"])))
 
-    def list_sweeps(self) -> list[dict[str, Any]]:
-        """All sweeps, newest first. Keys: ``id, name, created_at, updated_at, config,
+    def list_sweeps(self, kind: str | None = "sweep") -> list[dict[str, Any]]:
+        """Sweeps, newest first. Keys: ``id, name, created_at, updated_at, config,
         status, reason, progress, message, analysis, timings, pid, hostname, heartbeat,
-        started_at, run_counts`` (runs per status, every status present) and ``n_runs``.
-        A running sweep whose owner is gone is returned (and stored) as ``interrupted``."""
+        started_at, run_counts`` (runs per status, every status present), ``n_runs`` and
+        ``kind``. A running sweep whose owner is gone is returned (and stored) as
+        ``interrupted``.
+
+        ``kind``: "sweep" (the default) lists leak × seed sweeps only; a study name
+        ("disentangle", "batch"; see ``runs.study_jobs``) lists those studies; "study" every
+        study; None everything the table holds.
+        """
+        where = {"sweep": " WHERE json_extract(config, '$.study') IS NULL",
+                 "study": " WHERE json_extract(config, '$.study') IS NOT NULL",
+                 None: ""}.get(kind, " WHERE json_extract(config, '$.study') = ?")
+        args = (kind,) if kind not in ("sweep", "study", None) else ()
         self._reap()
         with self._read() as c:
-            rows = c.execute("SELECT * FROM sweeps ORDER BY created_at DESC, rowid DESC")
+            rows = c.execute(f"SELECT * FROM sweeps{where} ORDER BY created_at DESC, rowid DESC",
+                             args)
             return [self._truthful(sweep_dict(row, run_counts(c, row["id"])))
                     for row in rows.fetchall()]
 
