@@ -55,6 +55,10 @@ PAGES = [
             url_path="Paper"),
     st.Page("app_pages/compare_page.py", title="Compare", icon=":material/difference:",
             url_path="Compare"),
+    st.Page("app_pages/disentangle_page.py", title="Disentanglement",
+            icon=":material/category:", url_path="Disentanglement"),
+    st.Page("app_pages/batch_page.py", title="Batch effects", icon=":material/biotech:",
+            url_path="Batch-effects"),
     st.Page("app_pages/glossary_page.py", title="Glossary", icon=":material/menu_book:",
             url_path="Glossary"),
 ]
