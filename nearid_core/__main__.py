@@ -56,14 +56,14 @@ def build_parser() -> Parser:
                    "--report files")
     g.add_argument("--quiet", action="store_true", help="no estimate and no progress on "
                    "stderr")
-    sub.add_parser("list", help="list the sweeps (and why any ended early) and the saved "
-                   "comparisons in the store")
-    for name, text in (("show", "print a stored sweep's or saved comparison's status and "
-                                "tables"),
-                       ("delete", "delete an ended sweep, or a saved comparison, and its "
-                                  "files from the store"),
-                       ("cancel", "stop a queued or running sweep (what it finished stays "
-                                  "saved)")):
+    sub.add_parser("list", help="list the sweeps (and why any ended early), the studies and "
+                   "the saved comparisons in the store")
+    for name, text in (("show", "print a stored sweep's, study's or saved comparison's "
+                                "status and tables"),
+                       ("delete", "delete an ended sweep or study, or a saved comparison, "
+                                  "and its files from the store"),
+                       ("cancel", "stop a queued or running sweep or study (what it "
+                                  "finished stays saved)")):
         sub.add_parser(name, help=text).add_argument("sweep", type=sweep_ref,
                                                      metavar="SWEEP", help=ID_HELP)
     add_study_commands(sub)  # compare, realdata
@@ -72,12 +72,15 @@ def build_parser() -> Parser:
                               "(per model: leak, seed, status, latents, ICA latents and "
                               "unmixing, B(z), weights; the fit/eval split, configs and "
                               "analysis) to one .npz file (loads with allow_pickle=False; "
-                              "read it with nearid_core.runs.export.load)"),
-            ("report", "html", "write the self-contained HTML report of an analysed sweep")):
+                              "read it with nearid_core.runs.export.load); a study's "
+                              "result document goes to a .json file instead"),
+            ("report", "html", "write the self-contained HTML report of an analysed sweep "
+                               "or a finished study")):
         c = sub.add_parser(name, help=text)
         c.add_argument("sweep", type=sweep_ref, metavar="SWEEP", help=ID_HELP)
         c.add_argument("--out", required=True, metavar=f"FILE.{suffix}", help="output file; "
-                       "its folder must exist")
+                       "its folder must exist" + ("; FILE.json for a study" if suffix == "npz"
+                                                   else ""))
         c.add_argument("--force", action="store_true", help="overwrite an existing --out")
     r = sub.add_parser("runner", help="(used by the app) run queued sweeps in the background "
                        "until none is left")

@@ -9,10 +9,12 @@ over the seeds with its interval.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from nearid_core.cli import UsageError, check_output, format_table, int_in, real_in
-from nearid_core.commands.common import run_study, write_json
+from nearid_core.commands.common import write_json
 from nearid_core.commands.options import _outputs
+from nearid_core.commands.study_store import add_store_options, run_or_store
 from nearid_core.config import MAX_SEED
 
 __all__ = ["add_batch_parser", "cmd_batch"]
@@ -21,6 +23,7 @@ __all__ = ["add_batch_parser", "cmd_batch"]
 # torch (a test checks that they agree).
 _SCREEN_DEFAULTS = {"perturbations": 6, "batches": 6, "wells": 40, "strength": 1.0}
 EMBEDDING_CHOICES = ("observations", "autoencoder")
+_STRENGTHS = (0.0, 1.0, 2.0, 4.0, 8.0)  # as runs.study_jobs.BATCH_DEFAULTS (a test checks)
 
 
 def add_batch_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +57,28 @@ def add_batch_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seeds", type=int_in(2, 100), default=5, metavar="K", help="screens "
                    "(seeds seed..seed+K-1) for the paired difference, 2-100 (default: "
                    "%(default)s)")
+    g.add_argument("--strengths", type=_strengths, default=_STRENGTHS, metavar="S,S,...",
+                   help="batch strengths of the strength sweep, or 'none' (default: "
+                        f"{','.join(f'{x:g}' for x in _STRENGTHS)})")
+    g.add_argument("--strength-seeds", type=int_in(2, 20), default=3, metavar="K",
+                   help="screens per strength, 2-20 (default: %(default)s)")
     _outputs(b, (("--json", "FILE.json", "the tables, the paired difference, the paper's "
                   "numbers and the settings"),))
+    add_store_options(b)
+
+
+def _strengths(text: str) -> tuple[float, ...]:
+    """An argparse type: up to 12 batch strengths in [0, 10], or 'none'."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or len(values) > 12 or any(not 0.0 <= v <= 10.0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"wants up to 12 numbers in [0, 10], comma-separated, or 'none' (got {text[:40]!r})")
+    return values
 
 
 def _config(args):
@@ -120,6 +143,20 @@ def print_batch(result, paired) -> None:
               "was used; see the JSON's fit record)")
 
 
+def print_strengths(rows: list[dict], seeds: int) -> None:
+    """PCA + ICA − PCA + Rand at each batch strength, and where the advantage holds."""
+    from nearid_core.views.study_batch import strength_statement
+
+    print(f"\nbatch-strength sweep: PCA + ICA − PCA + Rand, mean [95% t interval] over "
+          f"{seeds} screens per strength")
+    cols = [("strength", "strength", "g")] + [
+        (f"{m}_{k}", f"{name} {k}", "+.3f") for m, name in (("top25", "top-25%"),
+                                                           ("auroc", "AUROC"))
+        for k in ("diff", "lo", "hi")]
+    print(format_table(rows, cols))
+    print(strength_statement({"strength_sweep": rows}))
+
+
 def cmd_batch(args) -> int:
     """``python -m nearid_core batch``: Tables 3–4 on a synthetic screen, exit code 0."""
     from nearid_core.studies.batch import DEFINITIONS, PAPER_TABLES, paired_difference
@@ -127,13 +164,21 @@ def cmd_batch(args) -> int:
     if args.json is not None:
         check_output(args.json, ".json", option="--json", force=args.force)
     config = _config(args)
-    paired = run_study(lambda p: paired_difference(config, args.seeds, on_progress=p),
-                       quiet=args.quiet, what="batch study")
+    settings = {**dataclasses.asdict(config), "seeds": args.seeds,
+                "strengths": list(args.strengths), "strength_seeds": args.strength_seeds}
+    if args.no_save and args.strengths:
+        raise UsageError("the strength sweep runs in stored studies only: drop --no-save, "
+                         "or pass --strengths none")
+    paired, sweep = run_or_store("batch", settings, args, lambda p: (paired_difference(
+        config, args.seeds, on_progress=p), []), what="batch study")
     first = paired.results[0]
     print_batch(first, paired)
+    if sweep:
+        print_strengths(sweep, args.strength_seeds)
     if args.json:
         doc = {"command": "batch", "first_screen": first.to_json_dict(),
-               "paired_difference": paired.to_json_dict(), "paper": PAPER_TABLES,
+               "paired_difference": paired.to_json_dict(), "strength_sweep": sweep,
+               "paper": PAPER_TABLES,
                "definitions": DEFINITIONS.format(C=config.C, train="training",
                                                  held=_span(config.held_out))}
         write_json(args.json, doc, "tables, paired difference and settings")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 
 from nearid_core.cli import UsageError, check_output, format_table, int_in, real_in
-from nearid_core.commands.common import run_study, write_json
+from nearid_core.commands.common import write_json
 from nearid_core.commands.options import _outputs
-from nearid_core.config import MAX_SEED
+from nearid_core.commands.study_store import add_store_options, run_or_store
+from nearid_core.config import MAX_SEED, to_dict
 
 __all__ = ["add_disentangle_parser", "cmd_disentangle", "dataset_list", "format_result"]
 
@@ -66,6 +67,7 @@ def add_disentangle_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="master seed "
                    "(default: %(default)s)")
     _outputs(p, (("--json", "FILE.json", "the table, verdicts, per-seed scores and settings"),))
+    add_store_options(p)
 
 
 def _config(args):
@@ -88,8 +90,9 @@ def cmd_disentangle(args) -> int:
     if args.json is not None:
         check_output(args.json, ".json", option="--json", force=args.force)
     config = _config(args)
-    result = run_study(lambda p: run_disentangle(config, on_progress=p), quiet=args.quiet,
-                       what="disentanglement study")
+    result = run_or_store("disentangle", to_dict(config), args,
+                          lambda p: run_disentangle(config, on_progress=p),
+                          what="disentanglement study")
     print(format_result(result))
     if args.json:
         write_json(args.json, {"command": "disentangle", **result.to_json_dict()},

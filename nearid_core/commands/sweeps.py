@@ -208,8 +208,11 @@ def cmd_list(args) -> int:
         return 0
     from nearid_core.commands.output import print_comparisons
 
+    from nearid_core.commands.study_store import print_studies
+
     store = open_store(create=False)
     _list_sweeps(store.list_sweeps())
+    print_studies(store)
     print_comparisons(store)
     return 0
 
@@ -240,6 +243,10 @@ def cmd_show(args) -> int:
         from nearid_core.commands.output import print_saved
 
         print_saved(store, key)
+    elif (row := store.get_sweep(key))["kind"] != "sweep":
+        from nearid_core.commands.study_store import show_study
+
+        show_study(row)
     else:
         _print_sweep(store, key)
     return 0
@@ -248,9 +255,15 @@ def cmd_show(args) -> int:
 def cmd_export(args) -> int:
     from nearid_core.runs.export import sweep_arrays, write_npz
 
-    check_output(args.out, ".npz", option="--out", force=args.force)
     store = open_store(create=False)
     sweep = store.get_sweep(args.sweep)
+    if sweep["kind"] != "sweep":  # a study: its document as JSON
+        from nearid_core.commands.study_store import write_study_export
+
+        check_output(args.out, ".json", option="--out", force=args.force)
+        write_study_export(sweep, args.out)
+        return 0
+    check_output(args.out, ".npz", option="--out", force=args.force)
     if "data" not in store.list_sweep_arrays(sweep["id"]):
         why = (f"its saved arrays are missing from {store.artefacts_dir / sweep['id']}"
                if sweep["status"] == "done" else _why_no_results(sweep))
@@ -271,7 +284,13 @@ def cmd_export(args) -> int:
 def cmd_report(args) -> int:
     check_output(args.out, ".html", option="--out", force=args.force)
     store = open_store(create=False)
-    _write_report(store, store.get_sweep(args.sweep)["id"], args.out, option="--out")
+    row = store.get_sweep(args.sweep)
+    if row["kind"] != "sweep":
+        from nearid_core.commands.study_store import write_study_report
+
+        write_study_report(store, row, args.out)
+        return 0
+    _write_report(store, row["id"], args.out, option="--out")
     return 0
 
 
@@ -305,23 +324,25 @@ def cmd_delete(args) -> int:
         print(f"deleted saved comparison {key}")
         return 0
     sweep = store.get_sweep(key)
+    what = "sweep" if sweep["kind"] == "sweep" else "study"
     if sweep["status"] in ("queued", "running"):
-        raise UsageError(f"sweep {sweep['id']} is {sweep['status']}; cancel it first: "
+        raise UsageError(f"{what} {sweep['id']} is {sweep['status']}; cancel it first: "
                          f"python -m nearid_core cancel {sweep['id']}")
     store.delete_sweep(sweep["id"])
-    print(f"deleted sweep {sweep['id']}")
+    print(f"deleted {what} {sweep['id']}")
     return 0
 
 
 def cmd_cancel(args) -> int:
     store = open_store(create=False)
     sweep = store.get_sweep(args.sweep)
+    what = "sweep" if sweep["kind"] == "sweep" else "study"
     if store.request_cancel(sweep["id"]):
-        then = ("its runner stops within a second" if sweep["status"] == "running"
-                else "it will not start")
-        print(f"cancelled sweep {sweep['id']} (it was {sweep['status']}; {then})")
+        soon = "within a second" if what == "sweep" else "at its next stage"
+        then = f"its runner stops {soon}" if sweep["status"] == "running" else "it will not start"
+        print(f"cancelled {what} {sweep['id']} (it was {sweep['status']}; {then})")
     else:
         sweep = store.get_sweep(sweep["id"])
-        print(f"sweep {sweep['id']} had already ended: {_status_text(sweep)}; "
+        print(f"{what} {sweep['id']} had already ended: {_status_text(sweep)}; "
               "nothing to cancel")
     return 0

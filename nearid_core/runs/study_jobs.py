@@ -34,7 +34,8 @@ from nearid_core.engine.executors import executor_or_default
 from nearid_core.engine.lifecycle import Interrupted, reason_of
 from nearid_core.runs.store import RunStore
 
-__all__ = ["BATCH_DEFAULTS", "STUDIES", "STUDY_TITLES", "StudyProgress", "batch_config",
+__all__ = ["BATCH_DEFAULTS", "STUDIES", "STUDY_TITLES", "StudyOutcome", "StudyProgress",
+           "batch_config",
            "disentangle_config", "load_traversals", "run_study_job", "study_settings",
            "submit_study"]
 
@@ -53,6 +54,15 @@ class StudyProgress:
 
     fraction: float
     message: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StudyOutcome:
+    """A finished study: the stored document and the study's own result for printing
+    (a ``DisentangleResult``; for the batch study ``(PairedDifference, strength rows)``)."""
+
+    document: dict
+    result: Any
 
 
 def disentangle_config(settings: dict[str, Any]):
@@ -118,8 +128,8 @@ def submit_study(store: RunStore, kind: str, settings: dict[str, Any], *, name: 
 
 def run_study_job(store: RunStore, study_id: str, *, executor: Executor | None = None,
                   on_progress: Callable[[StudyProgress], None] | None = None,
-                  workers: int | None = None) -> dict | None:
-    """Run one stored study as its owner; return its result document, or None when it was
+                  workers: int | None = None) -> StudyOutcome | None:
+    """Run one stored study as its owner; return its outcome, or None when it was
     cancelled (or not this process's to run).
 
     Ends ``done`` with the document in the row's ``analysis``; on an error ``failed`` with
@@ -143,10 +153,10 @@ def run_study_job(store: RunStore, study_id: str, *, executor: Executor | None =
 
     try:
         with store.heartbeat(study_id), executor_or_default(executor, workers) as ex:
-            doc = _RUN[kind](store, study_id, settings, report, ex)
-        if doc is None:
+            outcome = _RUN[kind](store, study_id, settings, report, ex)
+        if outcome is None:
             return None
-        store.set_sweep_analysis(study_id, doc)
+        store.set_sweep_analysis(study_id, outcome.document)
         faults.checkpoint("status")
         done = store.finish_sweep(study_id, "done", message="done",
                                   timings={"seconds": time.perf_counter() - t0})
@@ -156,10 +166,11 @@ def run_study_job(store: RunStore, study_id: str, *, executor: Executor | None =
     except BaseException as err:
         store.finish_sweep(study_id, "failed", reason=f"{type(err).__name__}: {err}")
         raise
-    return doc if done else None
+    return outcome if done else None
 
 
-def _run_disentangle(store: RunStore, study_id: str, settings: dict, report, ex) -> dict | None:
+def _run_disentangle(store: RunStore, study_id: str, settings: dict, report,
+                     ex) -> StudyOutcome | None:
     from nearid_core.studies.disentangle import (
         DisentangleCancelled,
         run_disentangle,
@@ -185,10 +196,11 @@ def _run_disentangle(store: RunStore, study_id: str, settings: dict, report, ex)
             arrays["values"] = grids.values
     if arrays:
         store.save_sweep_arrays(study_id, "traversals", arrays)
-    return result.to_json_dict()
+    return StudyOutcome(result.to_json_dict(), result)
 
 
-def _run_batch(store: RunStore, study_id: str, settings: dict, report, ex) -> dict | None:
+def _run_batch(store: RunStore, study_id: str, settings: dict, report,
+               ex) -> StudyOutcome | None:
     from nearid_core.studies.batch import (
         DEFINITIONS,
         PAPER_TABLES,
@@ -207,14 +219,15 @@ def _run_batch(store: RunStore, study_id: str, settings: dict, report, ex) -> di
     except BatchCancelled:
         return None
     train = [b for b in range(cfg.screen.batches) if b not in cfg.held_out]
-    return json_safe({
+    return StudyOutcome(json_safe({
         "first_screen": paired.results[0].to_json_dict(),
         "paired_difference": paired.to_json_dict(), "strength_sweep": sweep,
         "settings": {"seeds": seeds, "strengths": strengths,
                      "strength_seeds": strength_seeds},
         "paper": PAPER_TABLES,
         "definitions": DEFINITIONS.format(C=cfg.C, train=", ".join(map(str, train)),
-                                          held=", ".join(map(str, cfg.held_out)))})
+                                          held=", ".join(map(str, cfg.held_out)))}),
+        (paired, sweep))
 
 
 _RUN = {"disentangle": _run_disentangle, "batch": _run_batch}

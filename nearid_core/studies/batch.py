@@ -91,6 +91,10 @@ class BatchConfig:
         object.__setattr__(self, "components", comps)
         width = latent if self.embedding == "autoencoder" else s.d_x
         _check_int(c, "components", comps, 1, width)
+        rows = (s.batches - len(held)) * (s.perturbations + 1) * s.wells
+        _require(rows >= 2 * comps, c, "screen", f"at least 2 x components = {2 * comps} "
+                 "training rows for ICA ((batches - held out) x (perturbations + 1) x wells)",
+                 rows)
         _check_real(c, "C", self.C, 0.0, 1e6, lo_open=True)
         _check_real(c, "l1_ratio", self.l1_ratio, 0.0, 1.0)
         if self.embedding == "autoencoder":  # the orthonormal decoder widens to the data

@@ -16,6 +16,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from nearid_core.cli import Parser, UsageError
 from nearid_core.commands import batch as cmd
+from nearid_core.runs.store import RunStore
+from nearid_core.runs.study_jobs import BATCH_DEFAULTS
 from nearid_core.science import batch_metrics as bm
 from nearid_core.science.batch_data import ScreenConfig, embed_factors, make_screen
 from nearid_core.studies import batch as study
@@ -292,16 +294,36 @@ TINY_ARGS = ["batch", "--perturbations", "2", "--batches", "3", "--held-out", "1
              "--wells", "8", "--seeds", "2", "--quiet"]
 
 
-def test_cli_writes_the_tables_and_the_paired_difference(tmp_path, capsys):
+def test_cli_writes_the_tables_and_the_paired_difference(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NEARID_HOME", str(tmp_path / "home"))
     out = tmp_path / "b.json"
-    args = _parser().parse_args([*TINY_ARGS, "--json", str(out)])
+    args = _parser().parse_args([*TINY_ARGS, "--json", str(out), "--strengths", "0,2",
+                                 "--strength-seeds", "2", "--name", "tiny"])
     assert cmd.cmd_batch(args) == 0
     text = capsys.readouterr().out
     assert "paper EIF3H" in text and "0.749" in text and "PCA + Rand" in text
+    assert "batch-strength sweep" in text and "stored as study" in text
     doc = json.loads(out.read_text())
-    assert {"command", "first_screen", "paired_difference", "paper", "definitions"} <= set(doc)
+    assert {"command", "first_screen", "paired_difference", "paper", "definitions",
+            "strength_sweep"} <= set(doc)
     assert set(doc["paired_difference"]["difference"]) == set(study.METRICS)
     assert len(doc["first_screen"]["rows"]) == 2
+    assert [r["strength"] for r in doc["strength_sweep"]] == [0.0, 2.0]
+    # The run store holds the same numbers, as a finished batch study.
+    (row,) = RunStore(tmp_path / "home").list_sweeps(kind="batch")
+    assert row["status"] == "done" and row["name"] == "tiny"
+    assert row["analysis"]["paired_difference"] == doc["paired_difference"]
+    assert row["analysis"]["strength_sweep"] == doc["strength_sweep"]
+
+
+def test_cli_no_save_leaves_no_store_and_refuses_a_strength_sweep(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEARID_HOME", str(tmp_path / "home"))
+    args = _parser().parse_args([*TINY_ARGS, "--no-save"])
+    with pytest.raises(UsageError, match="--strengths none"):
+        cmd.cmd_batch(args)
+    args = _parser().parse_args([*TINY_ARGS, "--no-save", "--strengths", "none"])
+    assert cmd.cmd_batch(args) == 0
+    assert not (tmp_path / "home").exists()
 
 
 def test_cli_bad_option_is_one_line_and_exit_code_2(capsys):
@@ -325,3 +347,6 @@ def test_cli_defaults_are_the_screen_defaults():
     defaults = _parser().parse_args(["batch"])
     for name in cmd._SCREEN_DEFAULTS:
         assert getattr(defaults, name) == getattr(ScreenConfig(), name)
+    assert defaults.strengths == BATCH_DEFAULTS["strengths"]
+    assert defaults.strength_seeds == BATCH_DEFAULTS["strength_seeds"]
+    assert defaults.seeds == BATCH_DEFAULTS["seeds"]

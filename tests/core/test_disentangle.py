@@ -12,6 +12,8 @@ import torch
 
 from nearid_core import __main__ as entry
 from nearid_core.commands.disentangle import add_disentangle_parser, cmd_disentangle
+from nearid_core.runs.store import RunStore
+from nearid_core.runs.study_jobs import load_traversals
 from nearid_core.science.data import orthonormal_columns
 from nearid_core.science.shapes import EDGE_BLUR, ShapesGenerator, ShapesSpec, make_shapes
 from nearid_core.studies._disentangle_result import DatasetResult, verdicts
@@ -233,7 +235,8 @@ def cli(monkeypatch, capsys):
     return run
 
 
-def test_cli_prints_both_tables_and_writes_json(cli, tmp_path):
+def test_cli_prints_both_tables_and_writes_json(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEARID_HOME", str(tmp_path / "home"))
     path = tmp_path / "t2.json"
     code, out, err = cli("--data", "shapes", "--seeds", "1", "--epochs", "1", "--n", "512",
                          "--json", str(path), "--quiet")
@@ -242,6 +245,22 @@ def test_cli_prints_both_tables_and_writes_json(cli, tmp_path):
     assert "AE + ICA (k)" in out and "Shapes3D" in out
     doc = json.loads(path.read_text())
     assert doc["command"] == "disentangle" and doc["config"]["datasets"] == ["shapes"]
+    # Stored as a finished study with the same table, and its traversal images.
+    store = RunStore(tmp_path / "home")
+    (row,) = store.list_sweeps(kind="disentangle")
+    assert row["status"] == "done" and f"stored as study {row['id']}" in out
+    assert row["analysis"]["table"] == doc["table"]
+    grids = load_traversals(store, row["id"])
+    assert grids["shapes_0_before"].shape == (8, 7, 16, 16)  # 2 x 4 latents, 7 steps
+    assert grids["shapes_0_ica_k"].shape == (4, 7, 16, 16)  # one row per factor
+
+
+def test_cli_no_save_stores_nothing(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEARID_HOME", str(tmp_path / "home"))
+    code, out, err = cli("--data", "rolled", "--seeds", "1", "--epochs", "1", "--n", "512",
+                         "--quiet", "--no-save")
+    assert code == 0, err
+    assert "stored as study" not in out and not (tmp_path / "home").exists()
 
 
 @pytest.mark.parametrize("args, word", [
