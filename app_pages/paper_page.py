@@ -16,6 +16,12 @@ st.caption("*Statistical and structural identifiability in representation learni
            "here**. The paper's tables use large pretrained models and image benchmarks; "
            "this app trains small autoencoders, so compare shapes, not values.")
 
+st.subheader("Where each of the paper's tables and figures is reproduced here")
+for item, shows, page_file, label, command in paper.WHERE:
+    c1, c2 = st.columns([3, 1])
+    c1.markdown(f"**{item}** — {shows}. Command line: `{command}`.")
+    c2.page_link(page_file, label=label, icon=":material/arrow_forward:")
+
 v = pick_sweep()
 label = paper.sweep_label(v.config) if v is not None else ""
 if v is not None:
@@ -56,11 +62,17 @@ with st.expander("InfoMEC: the two protocols, and why ICA cannot change InfoE"):
     st.markdown(texts.INFOE_PROTOCOL)
     st.markdown(texts.INFOE_ICA)
 
+st.page_link("app_pages/disentangle_page.py", label="Table 2's own study (AE vs AE + ICA on "
+             "data with known factors, every seed, with latent traversals): Disentanglement",
+             icon=":material/arrow_forward:")
+
 st.subheader("Tables 3–4 — cell microscopy (OpenPhenom MAE)")
-st.markdown(f"**{paper.REPORTED.capitalize()}** — not reproduced here (needs the pretrained "
-            "model and the microscopy data). ICA's particular rotation, not whitening or any "
+st.markdown(f"**{paper.REPORTED.capitalize()}** — the pretrained model and the microscopy "
+            "data cannot be used here. ICA's particular rotation, not whitening or any "
             "rotation, concentrates biology into few features.")
 render.table(paper.table34(), key="t34_rep", name="paper-tables3-4-reported")
+st.page_link("app_pages/batch_page.py", label="Their analogue on a synthetic screen with "
+             "known biology and batch effects: Batch effects", icon=":material/arrow_forward:")
 
 st.subheader("The warm-up's claims on this sweep")
 if v is not None and v.analysis:

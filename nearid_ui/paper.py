@@ -49,6 +49,26 @@ def table34() -> list[dict]:
              "EIF3H AUROC": a, "source": REPORTED} for p, s, a in TABLE34]
 
 
+# Every table and figure of the paper, and the page that reproduces its analogue here:
+# (the paper's item, what it shows, page file, link label, the command line's equivalent).
+WHERE = (
+    ("Figure 1", "two seeds agree up to a rotation; ICA finds the factors",
+     "app_pages/playground_page.py", "Playground", "python -m nearid_core sweep"),
+    ("Figure 2, A.4", "the ℓ2 error falls as the bi-Lipschitz constant L is controlled",
+     "app_pages/identifiability_page.py", "Identifiability", "python -m nearid_core sweep"),
+    ("Figure A.3", "B(z) tightens around 1 as the leak α → 0",
+     "app_pages/bilipschitz_page.py", "Bi-Lipschitz", "python -m nearid_core sweep"),
+    ("Figure A.5", "reconstruction improves as α → 1, yet identifiability does not need it",
+     "app_pages/identifiability_page.py", "Identifiability", "python -m nearid_core sweep"),
+    ("Table 1", "ℓ2 errors by alignment group between two trained models",
+     "app_pages/compare_page.py", "Compare", "python -m nearid_core realdata"),
+    ("Table 2", "a plain autoencoder, then ICA, is as disentangled as purpose-built models",
+     "app_pages/disentangle_page.py", "Disentanglement",
+     "python -m nearid_core disentangle"),
+    ("Tables 3–4", "whitening + ICA concentrates biology and generalises across batches",
+     "app_pages/batch_page.py", "Batch effects", "python -m nearid_core batch"),
+)
+
 PRESET_LABELS = {"paper": "the paper's warm-up preset", "tiny": "the warm-up's tiny preset"}
 
 

@@ -288,3 +288,18 @@ def test_train_page_shows_a_failed_model_with_its_reason(prepared, use_home):
     assert prepared.failed_reason in texts_of(at.error)
     statuses = list(at.dataframe[0].value["status"])
     assert statuses.count("failed") == 1
+
+
+def test_paper_page_links_every_table_and_figure_to_a_registered_page(prepared, use_home):
+    use_home(prepared.home)
+    items = " ".join(item for item, *_ in paper.WHERE)
+    for name in ("Figure 1", "Figure 2", "A.3", "A.4", "A.5", "Table 1", "Table 2",
+                 "Tables 3–4"):
+        assert name in items
+    registered = (ROOT / "app.py").read_text()
+    for _, _, page_file, _, _ in paper.WHERE:
+        assert (ROOT / page_file).exists() and f'"{page_file}"' in registered
+    at = open_app("app_pages/paper_page.py", {"sweep": prepared.tiny})
+    ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert all(f"**{item}**" in text for item, *_ in paper.WHERE)
