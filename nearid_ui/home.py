@@ -144,3 +144,11 @@ def start_here() -> None:
                  "make and what the data on screen show." + see("identifiability"))
     c3.page_link("app_pages/glossary_page.py", label="Glossary of every term",
                  icon=":material/menu_book:")
+    st.caption("The paper's other experiments, as analogues with known answers:")
+    c1, c2, c3 = st.columns(3)
+    c1.page_link("app_pages/compare_page.py", label="Table 1: compare trained models",
+                 icon=":material/difference:")
+    c2.page_link("app_pages/disentangle_page.py", label="Table 2: disentanglement by AE + ICA",
+                 icon=":material/category:")
+    c3.page_link("app_pages/batch_page.py", label="Tables 3–4: ICA against batch effects",
+                 icon=":material/biotech:")

@@ -97,6 +97,12 @@ def _config(args):
         raise UsageError(str(err)) from None
 
 
+def study_settings(args, config) -> dict:
+    """The stored study's settings for these options (as the app's page builds them)."""
+    return {**dataclasses.asdict(config), "seeds": args.seeds,
+            "strengths": list(args.strengths), "strength_seeds": args.strength_seeds}
+
+
 def _span(batches) -> str:
     return ", ".join(str(b) for b in batches)
 
@@ -164,8 +170,7 @@ def cmd_batch(args) -> int:
     if args.json is not None:
         check_output(args.json, ".json", option="--json", force=args.force)
     config = _config(args)
-    settings = {**dataclasses.asdict(config), "seeds": args.seeds,
-                "strengths": list(args.strengths), "strength_seeds": args.strength_seeds}
+    settings = study_settings(args, config)
     if args.no_save and args.strengths:
         raise UsageError("the strength sweep runs in stored studies only: drop --no-save, "
                          "or pass --strengths none")

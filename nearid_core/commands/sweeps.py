@@ -207,7 +207,6 @@ def cmd_list(args) -> int:
               "`python -m nearid_core sweep`")
         return 0
     from nearid_core.commands.output import print_comparisons
-
     from nearid_core.commands.study_store import print_studies
 
     store = open_store(create=False)

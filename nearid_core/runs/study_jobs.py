@@ -10,8 +10,8 @@ Kinds (``STUDIES``):
 
 - ``disentangle``: ``studies.disentangle.run_disentangle``; the result document is
   ``DisentangleResult.to_json_dict()``; the traversal images of every shapes model are the
-  study's ``traversals`` arrays (``<seed index>_<code>`` -> (axes, steps, s, s) float32, and
-  ``values``).
+  study's ``traversals`` arrays (``<data set>_<seed index>_<code>`` -> (axes, steps, s, s)
+  float32, and ``values``).
 - ``batch``: ``studies.batch.paired_difference`` over ``seeds`` screens, then, when
   ``strengths`` is not empty, ``strength_sweep`` at each strength over ``strength_seeds``
   screens; the document holds the first screen, the paired difference, the strength sweep,
