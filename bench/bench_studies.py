@@ -9,7 +9,8 @@ Two paths, as users meet them:
   from start to exit (imports, storing the study, its tables printed), into a temp store.
 - ``runner``: the app's path: the study queued in a temp store and run by
   ``run_study_job`` on a started 2-worker process pool, as the warm runner does (the pool's
-  start is not counted: the app's runner keeps it warm).
+  start is not counted: the app's runner keeps it warm), with the owner's ICA result cache
+  emptied before each run (a repeated identical study would otherwise be served from it).
 
 Prints every time and the median per study and path; the lead records them in BENCHMARKS.md.
 """
@@ -42,6 +43,10 @@ def runner_seconds(kind: str, home: str, pool) -> float:
     from nearid_core.runs.store import RunStore
     from nearid_core.runs.study_jobs import run_study_job, submit_study
 
+    from nearid_core.science import ica
+    from nearid_core.science.ica_kernels import ResultCache
+
+    ica._CACHE = ResultCache()  # cold: the owner's ICA cache would serve a repeated study
     store = RunStore(home)
     sid = submit_study(store, kind, {})
     t0 = time.perf_counter()

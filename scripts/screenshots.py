@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig  # noqa: E402
 from nearid_core.runs.jobs import run_sweep_job, submit_sweep  # noqa: E402
 from nearid_core.runs.store import RunStore  # noqa: E402
+from nearid_core.runs.study_jobs import run_study_job, submit_study  # noqa: E402
 from nearid_core.studies import playground as pg  # noqa: E402
 from nearid_ui.serve import launch_chromium, serve_app  # noqa: E402
 
@@ -40,6 +41,7 @@ PAGES = [
     ("07_identifiability", "Identifiability", "", 4), ("08_ica", "ICA", "", 6),
     ("09_paper", "Paper", "", 0), ("10_compare", "Compare", "", 0),
     ("11_glossary", "Glossary", "?term=b-z", 0),
+    ("13_disentanglement", "Disentanglement", "", 2), ("14_batch-effects", "Batch-effects", "", 2),
 ]
 VIEW = {"width": 1024, "height": 768}  # a projector
 
@@ -53,6 +55,9 @@ def make_store(home: Path) -> tuple[str, str]:
         sid = submit_sweep(store, cfg, name=name)
         run_sweep_job(store, sid, executor=ThreadPoolExecutor(1))
         ids.append(sid)
+    for kind in ("disentangle", "batch"):  # the Tables 2-4 studies at their defaults
+        run_study_job(store, submit_study(store, kind, {}, name=f"{kind} defaults"),
+                      executor=ThreadPoolExecutor(1))
     return ids[2], ids[1]
 
 
