@@ -14,11 +14,5 @@ st.caption("The paper's Tables 3–4: on cell-microscopy embeddings, whitening +
            "screen with known truth, beside the paper's printed numbers.")
 
 cfg = batch_study.settings()
-studies.run_button("batch", cfg, name=batch_study.name(cfg))
-st.caption(f"The same study from the command line: `{batch_study.command_line(cfg)}`")
-st.divider()
-row = studies.picker("batch")
-if row:
-    if not studies.follow(row):
-        batch_study.results(row)
-    studies.manage(row, report=study_batch.report_html)
+studies.body("batch", cfg, name=batch_study.name(cfg), command=batch_study.command_line(cfg),
+             results=batch_study.results, report=study_batch.report_html)

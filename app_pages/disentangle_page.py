@@ -16,11 +16,6 @@ st.caption("The paper's Table 2: a plain autoencoder (twice as many latents as f
            "paper's printed numbers.")
 
 cfg = disentangle.settings()
-studies.run_button("disentangle", cfg, name=disentangle.run_name(cfg))
-st.caption(f"The same study from the command line: `{disentangle.command_line(cfg)}`")
-st.divider()
-row = studies.picker("disentangle")
-if row:
-    if not studies.follow(row):
-        disentangle.results(row)
-    studies.manage(row, report=study_disentangle.report_html, arrays=studies.arrays(row))
+studies.body("disentangle", cfg, name=disentangle.run_name(cfg),
+             command=disentangle.command_line(cfg), results=disentangle.results,
+             report=study_disentangle.report_html)

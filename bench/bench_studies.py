@@ -42,7 +42,6 @@ def cli_seconds(kind: str, home: str) -> float:
 def runner_seconds(kind: str, home: str, pool) -> float:
     from nearid_core.runs.store import RunStore
     from nearid_core.runs.study_jobs import run_study_job, submit_study
-
     from nearid_core.science import ica
     from nearid_core.science.ica_kernels import ResultCache
 

@@ -18,7 +18,7 @@ from nearid_core.runs.store import StoreError
 
 from . import cache, jobs, live, params, render
 
-__all__ = ["arrays", "follow", "manage", "picker", "run_button"]
+__all__ = ["arrays", "body", "follow", "manage", "picker", "run_button"]
 
 KEY = "study"  # session key and URL parameter of the study shown
 STOPPED_WORDS = {"interrupted": "was **interrupted**", "failed": "**failed**",
@@ -179,3 +179,18 @@ def arrays(row: dict | None) -> dict[str, np.ndarray]:
     except StoreError as err:
         st.warning(f"The study's images cannot be read: {render.store_message(err)}")
         return {}
+
+
+def body(kind: str, settings: dict, *, name: str, command: str,
+         results: Callable[[dict], None], report: Callable[[dict, dict], str]) -> None:
+    """A study page below its introduction: Run with ``settings``, the command line that
+    does the same, the stored studies, and the chosen one's progress or ``results``, then
+    its downloads, rename and delete."""
+    run_button(kind, settings, name=name)
+    st.caption(f"The same study from the command line: `{command}`")
+    st.divider()
+    row = picker(kind)
+    if row:
+        if not follow(row):
+            results(row)
+        manage(row, report=report, arrays=arrays(row))

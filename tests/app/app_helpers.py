@@ -29,3 +29,27 @@ def smallest_train_page() -> AppTest:
     at.number_input(key="epochs").set_value(1).run()
     at.number_input(key="batch").set_value(128).run()
     return at
+
+
+def ok(at: AppTest) -> None:
+    """The script ran without an exception (their messages, if not)."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def text_of(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def finished_study(home: Path, kind: str, settings: dict, name: str = "tiny") -> str:
+    """A study run to the end in ``home``'s store (in this process, one thread); its id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nearid_core.runs.store import RunStore
+    from nearid_core.runs.study_jobs import run_study_job, submit_study
+
+    store = RunStore(home)
+    sid = submit_study(store, kind, settings, name=name)
+    with ThreadPoolExecutor(1) as ex:
+        run_study_job(store, sid, executor=ex)
+    assert store.get_sweep(sid)["status"] == "done"
+    return sid

@@ -5,14 +5,11 @@ Run queueing a study for the background runner (which the tests keep off)."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from app_helpers import open_app
-from streamlit.testing.v1 import AppTest
+from app_helpers import finished_study, ok, open_app, text_of
 
-from nearid_core.runs.store import RunStore
-from nearid_core.runs.study_jobs import BATCH_DEFAULTS, run_study_job, study_settings, submit_study
+from nearid_core.runs.study_jobs import BATCH_DEFAULTS, study_settings
 from nearid_core.views import study_batch
 from nearid_ui.batch_study import parse_strengths
 
@@ -24,23 +21,11 @@ TINY = {"screen": {"perturbations": 2, "batches": 4, "wells": 10, "k_bio": 3, "k
         "seeds": 2, "strengths": [0.0, 2.0], "strength_seeds": 2}
 
 
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def text_of(elements) -> str:
-    return " ".join(str(e.value) for e in elements)
-
-
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> tuple:
     """(home, study id) of a store holding one finished tiny batch study."""
     home = tmp_path_factory.mktemp("nearid_batch")
-    store = RunStore(home)
-    sid = submit_study(store, "batch", TINY, name="tiny")
-    run_study_job(store, sid, executor=ThreadPoolExecutor(1))
-    assert store.get_sweep(sid)["status"] == "done"
-    return home, sid
+    return home, finished_study(home, "batch", TINY)
 
 
 def test_the_page_loads_with_an_empty_store(use_home, tmp_path):

@@ -5,14 +5,10 @@ queueing a study for the background runner (which the tests keep off)."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from app_helpers import open_app
-from streamlit.testing.v1 import AppTest
+from app_helpers import finished_study, ok, open_app, text_of
 
-from nearid_core.runs.store import RunStore
-from nearid_core.runs.study_jobs import run_study_job, submit_study
 from nearid_core.views.study_disentangle import OURS, PAPER
 
 PAGE = "app_pages/disentangle_page.py"
@@ -20,23 +16,11 @@ PAGE = "app_pages/disentangle_page.py"
 TINY = {"seeds": 2, "epochs": 2, "n": 512, "width": 16, "batch_size": 64}
 
 
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def text_of(elements) -> str:
-    return " ".join(str(e.value) for e in elements)
-
-
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> tuple:
     """(home, study id) of a store holding one finished tiny disentangle study."""
     home = tmp_path_factory.mktemp("nearid_disentangle")
-    store = RunStore(home)
-    sid = submit_study(store, "disentangle", TINY, name="tiny")
-    run_study_job(store, sid, executor=ThreadPoolExecutor(1))
-    assert store.get_sweep(sid)["status"] == "done"
-    return home, sid
+    return home, finished_study(home, "disentangle", TINY)
 
 
 def test_the_page_loads_with_an_empty_store(use_home, tmp_path):
