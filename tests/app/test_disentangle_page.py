@@ -79,3 +79,20 @@ def test_a_bad_setting_ends_in_one_message(use_home, tmp_path):
     ok(at)
     assert "Cannot run these settings" in text_of(at.error) and "levels" in text_of(at.error)
     assert store.list_sweeps(kind="disentangle") == []
+
+
+def test_the_command_line_shown_runs_the_same_study():
+    from nearid_core.__main__ import build_parser
+    from nearid_core.commands import disentangle as cmd
+    from nearid_core.config import to_dict
+    from nearid_core.runs.study_jobs import study_settings
+    from nearid_ui.disentangle import command_line
+
+    cfg = {"datasets": ["rolled", "mlp"], "seeds": 2, "epochs": 7, "n": 1024, "seed": 3,
+           "weight_decay": 1e-3, "latents_per_factor": 1, "leak": 0.5, "levels": 0,
+           "rolled_factors": 3, "mlp_factors": 5}
+    words = command_line(cfg).split()
+    assert words[:4] == ["python", "-m", "nearid_core", "disentangle"]
+    args = build_parser().parse_args(words[3:])
+    assert study_settings("disentangle", to_dict(cmd._config(args))) == study_settings(
+        "disentangle", cfg)
