@@ -158,7 +158,8 @@ def test_paired_lines_say_above_contains_and_below_as_the_intervals_are():
 
 def test_notes_name_the_seeds_where_fastica_did_not_converge():
     doc = make_doc()
-    assert sb.notes(doc) == []
+    only_why = [] if sb.auroc_why(doc) is None else [sb.auroc_why(doc)]
+    assert sb.notes(doc) == only_why
     doc["paired_difference"]["ica_converged"] = [True, False, False]
     assert "seed(s) 1 and 2" in sb.notes(doc)[0]
 
@@ -223,3 +224,19 @@ def test_report_html_of_a_study_without_results():
            "config": {"study": "batch", "settings": {}}}
     text = sb.report_html(row, {})
     assert "no results" in text and "failed" in text
+
+
+def _auroc_doc(lo: float, hi: float) -> dict:
+    means = {c: {"auroc": a} for c, a in (("base", 0.70), ("pca", 0.78), ("pca_ica", 0.80),
+                                          ("pca_rand", 0.77))}
+    return {"paired_difference": {"means": means, "difference": {
+        "auroc": {"mean": (lo + hi) / 2, "lo": lo, "hi": hi}}}}
+
+
+def test_auroc_why_explains_only_an_advantage_that_does_not_show():
+    from nearid_core.views.study_batch import auroc_why
+
+    assert auroc_why(_auroc_doc(0.01, 0.05)) is None  # significant: nothing to explain
+    text = auroc_why(_auroc_doc(-0.01, 0.05))
+    assert "0.780 (PCA), 0.800 (PCA + ICA) and 0.770 (PCA + Rand), 0.030 apart" in text
+    assert auroc_why(_auroc_doc(-0.05, -0.01)) is not None  # behind: explained too
