@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nearid_core.views import plots, results
-from nearid_ui import cache, render, texts
+from nearid_ui import cache, multi_sweep, render, texts
 from nearid_ui.glossary import see
 from nearid_ui.widgets import model_picker, pick_sweep, radio, toggle
 
@@ -38,6 +38,9 @@ with render.guard("the B(z) distributions"):
         render.table([{k: r[k] for k in shown} for r in results.model_table(v)
                       if r["status"] == "done"], key="model_table",
                      name=f"nearid-models-{v.id}")
+
+with render.guard("the sweeps side by side"):
+    multi_sweep.b_section(v)
 
 st.subheader("B(z) over the latent plane")
 d_z = v.config.model.latent_dim(v.config.data)

@@ -6,7 +6,7 @@ import streamlit as st
 from nearid_core.science import efficiency
 from nearid_core.views import ident_views, plots_ident, results
 from nearid_core.views.plots import GROUP_NAMES
-from nearid_ui import cache, ident_texts, overlays, present, render, texts
+from nearid_ui import cache, ident_texts, multi_sweep, overlays, present, render, texts
 from nearid_ui.params import bind, publish
 from nearid_ui.widgets import pick_sweep, radio, toggle
 
@@ -98,6 +98,9 @@ with render.guard("the identifiability curves"):
     if kind == "statistical":
         with st.expander("Every seed pair"):
             render.table(results.pairs_table(v), key="pairs", name=f"nearid-pairs-{v.id}")
+
+with render.guard("the sweeps side by side"):
+    multi_sweep.error_section(v, kind, L_kind)
 
 with render.guard("the overlay picture"):
     overlays.section(v)

@@ -93,11 +93,11 @@ def bind(key: str, default: Any, parse: Callable[[str], Any], *,
 
 
 def publish(key: str, value: Any | None = None) -> None:
-    """Remember the widget's value for this session and write it to the URL (an empty
-    value, None, leaves the URL without the parameter)."""
+    """Remember the widget's value for this session and write it to the URL (None or an
+    empty pick leaves the URL without the parameter)."""
     value = st.session_state.get(key) if value is None else value
     st.session_state[_KEEP + key] = value
-    if value is None:
+    if value is None or (isinstance(value, (list, tuple)) and not value):  # nothing picked
         st.session_state.pop(_SENT + key, None)
         forget(key)
         return

@@ -46,7 +46,14 @@ def cmd_batch(args) -> int:
     return run(args)
 
 
+def cmd_compare_sweeps(args) -> int:
+    from nearid_core.commands.compare_sweeps import cmd_compare_sweeps as run  # plotly: on use
+
+    return run(args)
+
+
 COMMANDS = {"sweep": cmd_sweep, "list": cmd_list, "show": cmd_show, "delete": cmd_delete,
             "cancel": cmd_cancel, "export": cmd_export, "report": cmd_report,
             "runner": cmd_runner, "compare": cmd_compare, "realdata": cmd_realdata,
-            "disentangle": cmd_disentangle, "batch": cmd_batch}
+            "disentangle": cmd_disentangle, "batch": cmd_batch,
+            "compare-sweeps": cmd_compare_sweeps}

@@ -76,8 +76,8 @@ def _outputs(c: argparse.ArgumentParser, files: tuple[tuple[str, str, str], ...]
 
 
 def add_study_commands(sub: argparse._SubParsersAction) -> None:
-    """Add ``compare``, ``realdata``, ``disentangle`` and ``batch`` to the sub-commands (once;
-    later calls do nothing)."""
+    """Add ``compare``, ``realdata``, ``disentangle``, ``batch`` and ``compare-sweeps`` to the
+    sub-commands (once; later calls do nothing)."""
     if "compare" in sub.choices:
         return
     c = sub.add_parser("compare", help="compare your own embeddings (the paper's Table-1 row "
@@ -115,3 +115,6 @@ def add_study_commands(sub: argparse._SubParsersAction) -> None:
 
     add_disentangle_parser(sub)  # the paper's Table 2
     add_batch_parser(sub)  # the paper's Tables 3-4
+    from nearid_core.commands.compare_sweeps import add_compare_sweeps_parser
+
+    add_compare_sweeps_parser(sub)  # several stored sweeps side by side
