@@ -45,6 +45,10 @@ def build_parser() -> Parser:
                        "checked, and the run's memory and time estimated, before anything "
                        "is trained or saved.")
     add_sweep_options(s)
+    s.add_argument("--scheduler", metavar="tcp://HOST:8786", default=None,
+                   help="run the training and analysis tasks on the Dask cluster whose "
+                        "scheduler listens here (default: $NEARID_SCHEDULER, else this "
+                        "machine's cores); results are identical to a local run")
     g = s.add_argument_group("output")
     g.add_argument("--name", type=sweep_name, default="", help="a label for the sweep in the "
                    "store, at most 200 printable characters")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -59,25 +60,56 @@ def cmd_sweep(args) -> int:
         estimate = check_budget(cfg, **limits)
     except BudgetError as err:
         raise UsageError(str(err)) from None
+    cluster = _cluster(args)  # before the store is touched: a dead address costs nothing
     store = open_store(create=True)
     if not args.quiet:
-        print(f"nearid: estimate for {cfg.n_models} models: {estimate.summary()}",
+        where = f" on the Dask cluster at {cluster.address}" if cluster else ""
+        print(f"nearid: estimate for {cfg.n_models} models: {estimate.summary()}{where}",
               file=sys.stderr)
     printer, t0 = ProgressPrinter(quiet=args.quiet), time.perf_counter()
-    with handle_signals():
+    with handle_signals(), _owned(cluster):
         try:
             sweep_id = submit_sweep(store, cfg, name=args.name, claim=True, **limits)
         except BudgetError as err:  # the store's own check, should the limits differ
             raise UsageError(str(err)) from None
         try:
             analysis = run_sweep_job(store, sweep_id, on_progress=printer,
-                                     workers=args.workers)
+                                     workers=args.workers, executor=cluster)
         finally:
             printer.end_line()
     seconds = time.perf_counter() - t0
     printer.done(_timing_line(store.get_sweep(sweep_id), cfg.n_models, seconds, store.home))
     _print_sweep(store, sweep_id)
     return _write_outputs(store, sweep_id, args, seconds, analysed=analysis is not None)
+
+
+def _cluster(args):
+    """A Dask executor when ``--scheduler`` or ``$NEARID_SCHEDULER`` names a scheduler
+    (one line, exit 2, when none answers there), else None: this machine's pool."""
+    from nearid_core.engine.dask_engine import DaskUnavailable, open_dask, scheduler_address
+
+    address = scheduler_address(args.scheduler)
+    if address is None:
+        return None
+    try:
+        return open_dask(address)
+    except DaskUnavailable as err:
+        raise UsageError(str(err)) from None
+
+
+@contextlib.contextmanager
+def _owned(executor):
+    """Shut ``executor`` down after the block; cancel its tasks at once on an error or a
+    signal (the sweep's stop event has already reached the running ones)."""
+    if executor is None:
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        executor.terminate()
+        raise
+    executor.shutdown(wait=True)
 
 
 def _timing_line(sweep: dict, n_models: int, seconds: float, home) -> str:

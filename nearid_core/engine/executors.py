@@ -188,18 +188,28 @@ def process_pool(workers: int | None = None) -> NearidPool:
 
 @contextmanager
 def executor_or_default(executor: Executor | None, workers: int | None = None):
-    """Yield ``executor``, or a fresh process pool that is shut down afterwards (its
-    workers killed at once when the block ends with an exception or a signal)."""
+    """Yield ``executor``, or a fresh pool (``make_pool``: local processes, or Dask when a
+    scheduler is set) that is shut down afterwards (its tasks stopped at once when the
+    block ends with an exception or a signal)."""
     if executor is not None:
         yield executor
         return
-    pool = process_pool(workers)
+    pool = make_pool(workers)
     try:
         yield pool
     except BaseException:
         pool.terminate()
         raise
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_pool(workers: int | None = None):
+    """A Dask executor when a scheduler is set (``$NEARID_SCHEDULER``: see
+    ``engine.dask_engine``), else a local process pool (``process_pool``)."""
+    from nearid_core.engine.dask_engine import open_dask, scheduler_address
+
+    address = scheduler_address()
+    return open_dask(address) if address else process_pool(workers)
 
 
 def executor_workers(executor: Executor) -> int:
@@ -225,6 +235,12 @@ class Channel:
         elif isinstance(executor, ThreadPoolExecutor):
             self.queue, self.stop = queue.Queue(), threading.Event()
             self._task_end = (self.queue, self.stop, self.token)
+        elif getattr(executor, "dask_client", None) is not None:  # engine.dask_engine
+            from nearid_core.engine.dask_engine import DaskChannel
+
+            self._dask = DaskChannel(executor.dask_client, self.token)
+            self.queue, self.stop = None, self._dask.stop
+            self._task_end = ("dask", self._dask.names, self.token)
         else:
             self.queue, self.stop, self._task_end = None, threading.Event(), None
 
@@ -232,8 +248,12 @@ class Channel:
         """What a task needs: a token (pool workers), (queue, event, token), or None."""
         return self._task_end
 
+    _dask: Any = None
+
     def drain(self) -> list[Any]:
         """This sweep's messages so far (older sweeps' leftovers are dropped)."""
+        if self._dask is not None:
+            return [tuple(msg) for token, *msg in self._dask.drain() if token == self.token]
         out = []
         while self.queue is not None:
             try:
@@ -256,4 +276,8 @@ def task_channel(endpoints: Any) -> tuple[Any, Any, str] | None:
         if _WORKER_CHANNEL is None:
             return None
         return (*_WORKER_CHANNEL, endpoints)
+    if isinstance(endpoints[0], str) and endpoints[0] == "dask":  # a Dask worker
+        from nearid_core.engine.dask_engine import task_ends
+
+        return (*task_ends(endpoints[1]), endpoints[2])
     return endpoints

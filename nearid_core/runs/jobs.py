@@ -25,6 +25,7 @@ from contextlib import contextmanager
 
 from nearid_core.config import SweepConfig, sweep_from_dict, to_dict
 from nearid_core.engine import faults
+from nearid_core.engine.dask_engine import scheduler_address
 from nearid_core.engine.executors import executor_or_default
 from nearid_core.engine.lifecycle import Interrupted, reason_of
 from nearid_core.runs.runner import (  # noqa: F401 - ensure_runner, runner_alive: kept here
@@ -228,14 +229,32 @@ def runner_loop(store: RunStore, *, workers: int | None = None, stay_s: float = 
 
 
 def _drain_queue(store: RunStore, workers: int | None, ex: Executor | None = None) -> int:
+    from nearid_core.engine.dask_engine import DaskUnavailable
+
+    try:  # ex None: a fresh local pool, or a client of $NEARID_SCHEDULER's cluster
+        with executor_or_default(ex, workers) as pool:
+            return _run_queue(store, pool)
+    except DaskUnavailable as err:  # $NEARID_SCHEDULER names no live scheduler
+        return _fail_queue(store, str(err))
+
+
+def _fail_queue(store: RunStore, reason: str) -> int:
+    """End every queued sweep ``failed`` with ``reason`` (no engine to run them on)."""
+    n = 0
+    while (sweep_id := store.claim_queued_sweep()) is not None:
+        store.finish_sweep(sweep_id, "failed", reason=reason)
+        n += 1
+    return n
+
+
+def _run_queue(store: RunStore, pool: Executor) -> int:
     ran = 0
-    with executor_or_default(ex, workers) as pool:
-        while (sweep_id := store.claim_queued_sweep()) is not None:
-            try:
-                run_sweep_job(store, sweep_id, executor=pool)
-            except Exception:  # recorded on the sweep as failed; go on with the queue
-                pass
-            ran += 1
+    while (sweep_id := store.claim_queued_sweep()) is not None:
+        try:
+            run_sweep_job(store, sweep_id, executor=pool)
+        except Exception:  # recorded on the sweep as failed; go on with the queue
+            pass
+        ran += 1
     return ran
 
 
@@ -245,16 +264,21 @@ def _stay_warm(store: RunStore, workers: int | None, stay_s: float,
     ran = 0
     with wake_socket(store.home) as wake:  # bound before the first look: no lost wake-up
         pool = None
+        # On a Dask cluster ($NEARID_SCHEDULER) the workers are the cluster's to keep warm:
+        # one client per batch of queued sweeps, nothing held here between them.
+        dask = scheduler_address() is not None
+        if dask and on_ready is not None:
+            on_ready()
         try:
             idle_since = time.monotonic()
             while True:
-                if pool is None or getattr(pool, "_broken", False):
+                if not dask and (pool is None or getattr(pool, "_broken", False)):
                     if pool is not None:
                         pool.terminate()
                     pool = warm_pool(workers)
                     if on_ready is not None:
                         on_ready()
-                n = _drain_queue(store, workers, pool)
+                n = _drain_queue(store, workers, pool) if not dask or queued(store) else 0
                 ran += n
                 if n:
                     idle_since = time.monotonic()
@@ -266,7 +290,8 @@ def _stay_warm(store: RunStore, workers: int | None, stay_s: float,
             if pool is not None:
                 pool.terminate()
             raise
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return ran
 
 
