@@ -168,3 +168,17 @@ def test_the_apps_runner_trains_on_the_cluster_named_by_the_environment(cluster,
     while len(cluster.scheduler_info["workers"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(cluster.scheduler_info["workers"]) == 2
+
+
+def test_the_command_line_sweeps_on_the_cluster(cluster, local, tmp_path):
+    env = {**os.environ, "NEARID_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "nearid_core", "sweep", "--n", "512",
+                           "--epochs", "3", "--batch-size", "64", "--leaks", "0,0.5",
+                           "--seeds", "2", "--seed", "5", "--data-seed", "0", "--scheduler",
+                           cluster.scheduler_address], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"on the Dask cluster at {cluster.scheduler_address}" in done.stderr
+    (row,) = RunStore(tmp_path / "home").list_sweeps()
+    assert row["status"] == "done"
+    assert _same(row["analysis"], local["tiny"][0]) == []
