@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from . import cache, render
+from .glossary import see
 from .params import bind, publish
 from .picker import sweep_label
 
@@ -63,7 +64,7 @@ def pick(v: SweepView) -> list[SweepView]:
         placeholder="one or more done, analysed sweeps",
         help="Draw other sweeps over this one, one colour per sweep; the legend names the "
              "settings that differ (decoder, data kind, width…), listed in a table under the "
-             "chart. The link remembers the choice.")
+             "chart. The link remembers the choice." + see("sweep", "decoder"))
     _publish(picked)
     return [v, *(cache.view(i) for i in picked)] if picked else []
 
