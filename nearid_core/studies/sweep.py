@@ -1,6 +1,7 @@
 """Leak x seed sweeps: train the grid through an executor and measure every model.
 
-The grid is cut into one chunk per worker; each chunk is an ensemble trained as one batched
+The grid is cut into one chunk per worker, or more when that would put more than
+``MAX_ENSEMBLE`` models in one; each chunk is an ensemble trained as one batched
 computation (``training.train_ensemble``), then encoded and measured (B(z), held-out
 reconstruction) in the worker, so only small arrays travel back.
 """
@@ -26,6 +27,12 @@ from nearid_core.science.lipschitz import decoder_bilipschitz, orthogonal_bound
 from nearid_core.science.training import DONE, FAILED, encode, reconstruction_mse, train_ensemble
 
 PROGRESS_EVERY = 0.01  # share of the steps between two progress messages
+# Models per batched ensemble at most. The cost per model-step grows with the ensemble
+# (6 factors, width 128: 3.9-4.6 ms at 12-24 models, 5.7 at 96, 7.0 at 192;
+# bench/bench_ensemble_size.py), so a large grid is cut into more chunks than workers.
+# A member's arithmetic does not depend on the others: the cut changes results only at
+# float32 rounding (test_sweep), and a given grid and worker count always cuts the same.
+MAX_ENSEMBLE = 48
 
 
 @dataclass
@@ -146,7 +153,8 @@ def train_sweep(cfg: SweepConfig, *, executor: Executor | None = None,
 
 
 def _run_chunks(cfg, ex, channel, on_progress, should_stop, poll_s) -> list[ModelOutcome]:
-    parts = chunks(cfg.n_models, executor_workers(ex))
+    n_chunks = max(executor_workers(ex), -(-cfg.n_models // MAX_ENSEMBLE))
+    parts = chunks(cfg.n_models, n_chunks)
     futures = {ex.submit(train_chunk, to_dict(cfg), p, channel.endpoints()) for p in parts}
     steps = {tuple(p): (0, 1) for p in parts}
     losses: dict[int, float] = {}

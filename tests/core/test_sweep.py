@@ -168,3 +168,25 @@ def test_a_runner_never_leaves_a_job_queued(tmp_path, monkeypatch):
     monkeypatch.setattr(jobs, "_drain_queue", drain_then_someone_submits)
     assert jobs.runner_loop(store, workers=1) == 2
     assert [store.get_sweep(s)["status"] for s in (first, *late)] == ["done", "done"]
+
+
+def test_a_grid_larger_than_max_ensemble_is_cut_into_more_chunks(monkeypatch):
+    import nearid_core.studies.sweep as sweep_module
+
+    submitted = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(args[1])  # the chunk's model indices
+            return super().submit(fn, *args, **kwargs)
+
+    with ThreadPoolExecutor(1) as ex:
+        one = train_sweep(TINY, executor=ex)
+    monkeypatch.setattr(sweep_module, "MAX_ENSEMBLE", 1)
+    with Counting(1) as ex:
+        cut = train_sweep(TINY, executor=ex)
+    assert sorted(submitted) == [[0], [1], [2], [3]]  # one model per ensemble
+    for a, b in zip(one, cut, strict=True):
+        assert (a.index, a.leak, a.seed) == (b.index, b.leak, b.seed)
+        np.testing.assert_allclose(a.latents, b.latents, atol=1e-5)  # float32 rounding
+        np.testing.assert_allclose(a.b, b.b, rtol=1e-4)
