@@ -167,10 +167,19 @@ def _run_chunks(cfg, ex, channel, on_progress, should_stop, poll_s) -> list[Mode
         if should_stop is not None and should_stop():
             channel.stop.set()
         if on_progress is not None:
-            done = sum(s for s, _ in steps.values()) / sum(t for _, t in steps.values())
-            on_progress(Progress(done, dict(losses), f"training {cfg.n_models} models"))
+            on_progress(Progress(_fraction(steps), dict(losses),
+                                 f"training {cfg.n_models} models"))
     outcomes = [o for f in futures for o in f.result()]
     return sorted(outcomes, key=lambda o: o.index)
+
+
+def _fraction(steps: dict[tuple, tuple[int, int]]) -> float:
+    """Share of the training steps done. Every chunk of a sweep has the same number of
+    steps (same data, batch size and epochs), so a chunk that has not reported yet counts
+    as that many steps to go, not as one (with more chunks than workers, the waiting
+    chunks would otherwise let the bar read 90% with half the grid untrained)."""
+    per = max(t for _, t in steps.values())
+    return sum(s for s, _ in steps.values()) / (per * len(steps))
 
 
 def leak_table(cfg: SweepConfig, outcomes: list[ModelOutcome]) -> list[dict]:

@@ -190,3 +190,25 @@ def test_a_grid_larger_than_max_ensemble_is_cut_into_more_chunks(monkeypatch):
         assert (a.index, a.leak, a.seed) == (b.index, b.leak, b.seed)
         np.testing.assert_allclose(a.latents, b.latents, atol=1e-5)  # float32 rounding
         np.testing.assert_allclose(a.b, b.b, rtol=1e-4)
+
+
+def test_progress_counts_chunks_not_yet_started_as_steps_to_go(monkeypatch):
+    import nearid_core.studies.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "MAX_ENSEMBLE", 1)  # 4 chunks, one at a time
+    started, bad = [], []
+    real = sweep_module.train_chunk
+
+    def counted(*args, **kwargs):
+        started.append(1)
+        return real(*args, **kwargs)
+
+    def check(p) -> None:  # never ahead of the chunks that have started
+        if p.fraction > len(started) / 4 + 1e-9:
+            bad.append((p.fraction, len(started)))
+
+    monkeypatch.setattr(sweep_module, "train_chunk", counted)
+    with ThreadPoolExecutor(1) as ex:
+        train_sweep(TINY, executor=ex, on_progress=check)
+    assert len(started) == 4 and bad == []
+    assert sweep_module._fraction({(0,): (10, 10), (1,): (0, 1)}) == 0.5
