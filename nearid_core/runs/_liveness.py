@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from nearid_core.engine.lifecycle import Interrupted, reason_of
 from nearid_core.runs._files import remove_stale_temp_files
 from nearid_core.runs._sqlite import (
     HEARTBEAT_S,
@@ -29,7 +30,7 @@ from nearid_core.runs._sqlite import (
 
 class OwnerLiveness:
     """Liveness methods; the class using it provides ``_read``, ``_write``, ``close``,
-    ``readonly``, ``artefacts_dir`` and ``_host``."""
+    ``readonly``, ``artefacts_dir``, ``_host`` and ``finish_sweep``."""
 
     _gone: dict[str, str] = {}
 
@@ -55,6 +56,21 @@ class OwnerLiveness:
         finally:
             stop.set()
             thread.join(timeout=5)
+
+    @contextmanager
+    def owned(self, sweep_id: str) -> Iterator[None]:
+        """Inside: this process owns the running sweep (or study) and its heartbeat runs; an
+        error ends it ``failed`` with the reason, a signal (KeyboardInterrupt,
+        ``lifecycle.Interrupted``) ``interrupted``, and the exception is re-raised."""
+        try:
+            with self.heartbeat(sweep_id):
+                yield
+        except (KeyboardInterrupt, Interrupted) as err:
+            self.finish_sweep(sweep_id, "interrupted", reason=reason_of(err))
+            raise
+        except BaseException as err:
+            self.finish_sweep(sweep_id, "failed", reason=f"{type(err).__name__}: {err}")
+            raise
 
     def recover(self) -> dict[str, Any]:
         """Settle what dead processes left behind; a no-op on a read-only store.

@@ -27,7 +27,6 @@ from nearid_core.config import SweepConfig, sweep_from_dict, to_dict
 from nearid_core.engine import faults
 from nearid_core.engine.dask_engine import scheduler_address
 from nearid_core.engine.executors import executor_or_default
-from nearid_core.engine.lifecycle import Interrupted, reason_of
 from nearid_core.runs.runner import (  # noqa: F401 - ensure_runner, runner_alive: kept here
     WAKE_POLL_S,
     ensure_runner,
@@ -113,19 +112,13 @@ def run_sweep_job(store: RunStore, sweep_id: str, *, executor: Executor | None =
     cfg = sweep_from_dict(store.get_sweep(sweep_id)["config"])
     run_ids = [r["id"] for r in store.list_runs(sweep_id)]
     writer = _ProgressWriter(store, sweep_id, run_ids, on_progress)
-    try:
-        with store.heartbeat(sweep_id), executor_or_default(executor, workers) as ex:
+    with store.owned(sweep_id):
+        with executor_or_default(executor, workers) as ex:
             analysis, timings = _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex)
         if analysis is None:
             return None
         faults.checkpoint("status")
         done = store.finish_sweep(sweep_id, "done", message="done", timings=timings)
-    except (KeyboardInterrupt, Interrupted) as err:
-        store.finish_sweep(sweep_id, "interrupted", reason=reason_of(err))
-        raise
-    except BaseException as err:
-        store.finish_sweep(sweep_id, "failed", reason=f"{type(err).__name__}: {err}")
-        raise
     return analysis if done else None
 
 

@@ -31,7 +31,6 @@ import numpy as np
 from nearid_core.config import json_safe
 from nearid_core.engine import faults
 from nearid_core.engine.executors import executor_or_default
-from nearid_core.engine.lifecycle import Interrupted, reason_of
 from nearid_core.runs.store import RunStore
 
 __all__ = ["BATCH_DEFAULTS", "STUDIES", "STUDY_TITLES", "StudyOutcome", "StudyProgress",
@@ -151,8 +150,8 @@ def run_study_job(store: RunStore, study_id: str, *, executor: Executor | None =
         return not store.set_runs_progress(study_id, min(max(fraction, 0.0), 0.99), {},
                                            message=message)
 
-    try:
-        with store.heartbeat(study_id), executor_or_default(executor, workers) as ex:
+    with store.owned(study_id):
+        with executor_or_default(executor, workers) as ex:
             outcome = _RUN[kind](store, study_id, settings, report, ex)
         if outcome is None:
             return None
@@ -160,12 +159,6 @@ def run_study_job(store: RunStore, study_id: str, *, executor: Executor | None =
         faults.checkpoint("status")
         done = store.finish_sweep(study_id, "done", message="done",
                                   timings={"seconds": time.perf_counter() - t0})
-    except (KeyboardInterrupt, Interrupted) as err:
-        store.finish_sweep(study_id, "interrupted", reason=reason_of(err))
-        raise
-    except BaseException as err:
-        store.finish_sweep(study_id, "failed", reason=f"{type(err).__name__}: {err}")
-        raise
     return outcome if done else None
 
 
