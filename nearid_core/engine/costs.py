@@ -44,7 +44,10 @@ PARAM_COPIES = 7 * 4  # float32 weight, grad, 2 Adam moments, 2 foreach temporar
 JACOBIAN_BYTES = 24  # per (model, point, d_x, d_z): float32 jacfwd, its copy, float64 + SVD
 RECON_BYTES = 16  # per (model, point, d_x): float32 output, square, float64 sum
 WORKER_OUT_BYTES = (56, 32)  # per (model, held-out point): 56 * d_z + 32 (latents, SVs, B...)
-MAIN_OUT_BYTES = (40, 32, 16)  # in the main process: 40 * d_z + 32 + 16 * d_u
+# In the main process, per (model, held-out point): 36 * d_z + 28 + 16 * d_u (latents, B,
+# ICA sources and their analysis); the weights, singular values and distortions of a chunk
+# are dropped once written to the store (``jobs``), so at most one chunk's weights are held.
+MAIN_OUT_BYTES = (36, 28, 16)
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,17 @@ class Shape:
                    weights=layers, orthogonal=cfg.model.decoder == "orthogonal")
 
 
+# Models per batched ensemble at most. The cost per model-step grows with the ensemble
+# (6 factors, width 128: 3.9-4.6 ms at 12-24 models, 5.7 at 96, 7.0 at 192;
+# bench/bench_ensemble_size.py), so a large grid is cut into more chunks than workers
+# (``sweep.plan_chunks``), and a worker's memory stops growing with the grid.
+MAX_ENSEMBLE = 48
+
+
 def chunk_sizes(n_models: int, workers: int) -> list[int]:
-    """Models per worker, as ``sweep.chunks`` splits them (near-equal, largest first)."""
-    k = max(1, min(workers, n_models))
+    """Models per chunk, as ``sweep.plan_chunks`` cuts the grid: one chunk per worker, or
+    more when a chunk would hold over ``MAX_ENSEMBLE`` models; near-equal, largest first."""
+    k = max(1, min(max(workers, -(-n_models // MAX_ENSEMBLE)), n_models))
     return [n_models // k + (i < n_models % k) for i in range(k)]
 
 
@@ -117,7 +128,8 @@ def main_bytes(s: Shape) -> int:
     """Peak RSS of the main process during saving and analysis (it waits while training)."""
     per_point = MAIN_OUT_BYTES[0] * s.d_z + MAIN_OUT_BYTES[1] + MAIN_OUT_BYTES[2] * s.d_u
     return (BASE_TORCH + BASE_ANALYSIS + ANALYSIS_WORK + data_bytes(s) + DATA_TRANSIENT
-            + s.n_test * s.d_x * 4 + s.models * (s.n_test * per_point + 2 * 4 * s.params))
+            + s.n_test * s.d_x * 4 + s.models * s.n_test * per_point
+            + min(s.models, MAX_ENSEMBLE) * 2 * 4 * s.params)
 
 
 def analysis_worker_bytes(s: Shape, holds_data: bool) -> int:
@@ -160,7 +172,9 @@ def memory(cfg: SweepConfig, workers: int) -> Memory:
     earlier sweep.
     """
     s = Shape.of(cfg)
-    sizes = chunk_sizes(s.models, workers)  # one process per chunk while training
+    # One process per chunk while training, at most `workers` at once: the largest chunks
+    # set each one's peak (a worker keeps no chunk's arrays once it has returned them).
+    sizes = chunk_sizes(s.models, workers)[:max(1, workers)]
     pool = max(1, min(workers, s.models + s.leaks))  # processes once analysis tasks arrive
     data = data_bytes(s) + DATA_TRANSIENT
     work = {"training": 0, "jacobians": 0}
@@ -247,6 +261,8 @@ def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
         return max(1.0, (busy + max(load, 0.0)) / max(cpus, 1))
 
     sizes = chunk_sizes(s.models, workers)
+    busy = min(len(sizes), max(1, workers))  # chunks training at once
+    rounds = math.ceil(len(sizes) / busy)  # chunks one worker trains one after another
     steps = cfg.train.epochs * math.ceil(s.n_train / s.batch)
     dec = sum(i * o for i, o in s.weights[len(s.weights) // 2:])
     data = k * DATA_S * s.n * s.d_x
@@ -254,8 +270,8 @@ def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
     measure = k * m * s.n_test * (POINT_S + ENTRY_S * s.d_x * s.d_z
                                   + (2 * dec * s.d_z + 4 * s.params) / R_MATMUL)
     cold = 0.0 if warm else 1.0
-    train = cold * k * POOL_S * share(1) + share(len(sizes)) * (
-        data + steps * (rates.overhead_s + k * step_work(s, m)) + measure)
+    train = cold * k * POOL_S * share(1) + share(busy) * (
+        data + rounds * (steps * (rates.overhead_s + k * step_work(s, m)) + measure))
     pairs = s.leaks * (s.models // s.leaks) * (s.models // s.leaks - 1) // 2
     per_model = (MODEL_S[0] + MODEL_S[1] * s.d_z * s.d_u) * max(1.0, s.n_test / 1638) ** 0.2
     pool = max(1, min(workers, s.models + s.leaks))

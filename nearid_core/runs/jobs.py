@@ -125,11 +125,11 @@ def run_sweep_job(store: RunStore, sweep_id: str, *, executor: Executor | None =
 def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
     marks = {"started": time.time()}  # the timeline, in epoch seconds (see TIMELINE)
     t0 = time.perf_counter()
-    outcomes = train_sweep(cfg, executor=ex, on_progress=writer, should_stop=writer.cancelled)
+    saver = _ChunkSaver(store, sweep_id, cfg, run_ids)
+    outcomes = train_sweep(cfg, executor=ex, on_progress=writer, should_stop=writer.cancelled,
+                           on_chunk=saver)
     train_s = time.perf_counter() - t0
-    marks |= {"first_step": writer.first_step, "trained": time.time()}
-    _save_outcomes(store, sweep_id, cfg, run_ids, outcomes)
-    marks["saved"] = time.time()
+    marks |= {"first_step": writer.first_step, "trained": time.time(), "saved": saver.last}
     if writer.cancelled():
         return None, {}
     store.set_runs_progress(sweep_id, 0.9, {}, message="analysing")
@@ -143,27 +143,41 @@ def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
 TIMELINE = {  # a sweep's timings["marks"], in order: what happened at each epoch second
     "started": "the owner took the sweep (pool running)",
     "first_step": "the first training progress report",
-    "trained": "every model trained and its B(z) measured",
-    "saved": "latents, B(z) and weights written",
+    "saved": "the last chunk's latents, B(z) and weights written (each chunk is written "
+             "as it ends, while the others train)",
+    "trained": "every model trained, measured and written",
     "analysed": "alignments, ICA and metrics computed",
     "stored": "analysis and ICA arrays written",
 }
 
 
-def _save_outcomes(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
-                   outcomes: list[ModelOutcome]) -> None:
-    ds = dataset_for(cfg)
-    store.save_sweep_arrays(sweep_id, "data", {"u_test": ds.u_test, "x_test": ds.x_test,
-                                               "test_idx": ds.test_idx})
-    for o in outcomes:
-        rid = run_ids[o.index]
-        store.save_arrays(rid, "heldout", {
-            "latents": o.latents, "b": o.b, "distortion": o.distortion,
-            "singular_values": o.singular_values, "loss_history": o.loss_history})
-        store.save_state_dict(rid, o.state)
-        metrics = {"recon_mse": o.recon_mse, **o.lipschitz}
-        store.set_run_result(rid, metrics=metrics, timings={"train_s": o.seconds},
-                             status=o.status, reason=o.reason or None)
+class _ChunkSaver:
+    """Writes each chunk's models to the store as soon as the chunk ends (training goes on
+    meanwhile), then drops from them what the analysis does not need (weights, singular
+    values, distortions, loss curves): the owner's memory does not grow with the grid's
+    weights, and a sweep that dies later keeps every chunk that ended."""
+
+    def __init__(self, store: RunStore, sweep_id: str, cfg: SweepConfig,
+                 run_ids: list[str]) -> None:
+        self.store, self.sweep_id, self.cfg, self.run_ids = store, sweep_id, cfg, run_ids
+        self.last: float | None = None  # epoch seconds of the last write
+
+    def __call__(self, outcomes: list[ModelOutcome]) -> None:
+        if self.last is None:  # the held-out data, once
+            ds = dataset_for(self.cfg)
+            self.store.save_sweep_arrays(self.sweep_id, "data", {
+                "u_test": ds.u_test, "x_test": ds.x_test, "test_idx": ds.test_idx})
+        for o in outcomes:
+            rid = self.run_ids[o.index]
+            self.store.save_arrays(rid, "heldout", {
+                "latents": o.latents, "b": o.b, "distortion": o.distortion,
+                "singular_values": o.singular_values, "loss_history": o.loss_history})
+            self.store.save_state_dict(rid, o.state)
+            metrics = {"recon_mse": o.recon_mse, **o.lipschitz}
+            self.store.set_run_result(rid, metrics=metrics, timings={"train_s": o.seconds},
+                                      status=o.status, reason=o.reason or None)
+            o.drop_saved()
+        self.last = time.time()
 
 
 def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],

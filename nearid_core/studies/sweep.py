@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nearid_core.config import DataConfig, SweepConfig, sweep_from_dict, to_dict
+from nearid_core.engine.costs import MAX_ENSEMBLE
 from nearid_core.engine.executors import (
     Channel,
     executor_or_default,
@@ -24,15 +25,19 @@ from nearid_core.engine.executors import (
 )
 from nearid_core.science.data import Dataset, make_data
 from nearid_core.science.lipschitz import decoder_bilipschitz, orthogonal_bound
-from nearid_core.science.training import DONE, FAILED, encode, reconstruction_mse, train_ensemble
+from nearid_core.science.training import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    encode,
+    reconstruction_mse,
+    train_ensemble,
+)
 
 PROGRESS_EVERY = 0.01  # share of the steps between two progress messages
-# Models per batched ensemble at most. The cost per model-step grows with the ensemble
-# (6 factors, width 128: 3.9-4.6 ms at 12-24 models, 5.7 at 96, 7.0 at 192;
-# bench/bench_ensemble_size.py), so a large grid is cut into more chunks than workers.
-# A member's arithmetic does not depend on the others: the cut changes results only at
-# float32 rounding (test_sweep), and a given grid and worker count always cuts the same.
-MAX_ENSEMBLE = 48
+# A member's arithmetic does not depend on the others: the cut into chunks of at most
+# MAX_ENSEMBLE models (engine.costs) changes results only at float32 rounding (test_sweep),
+# and a given grid and worker count always cuts the same.
 
 
 @dataclass
@@ -56,6 +61,14 @@ class ModelOutcome:
     lipschitz: dict[str, float]
     state: dict = field(repr=False, default_factory=dict)
     seconds: float = 0.0
+
+    def drop_saved(self) -> None:
+        """Release what only the store needs once it has been written (weights, singular
+        values, distortions, loss curve); ``latents``, ``b``, the numbers and the Lipschitz
+        summary stay for the analysis and the leak table."""
+        empty = np.empty(0, dtype=np.float32)
+        self.state, self.singular_values, self.distortion = {}, empty, empty
+        self.loss_history = empty
 
 
 @dataclass
@@ -127,9 +140,16 @@ def chunks(n_models: int, n_chunks: int) -> list[list[int]]:
     return [p.tolist() for p in parts if len(p)]
 
 
+def plan_chunks(n_models: int, workers: int) -> list[list[int]]:
+    """The grid's cut: one chunk per worker, or more when one would hold over
+    ``MAX_ENSEMBLE`` models (``costs.chunk_sizes`` mirrors it)."""
+    return chunks(n_models, max(workers, -(-n_models // MAX_ENSEMBLE)))
+
+
 def train_sweep(cfg: SweepConfig, *, executor: Executor | None = None,
                 on_progress: Callable[[Progress], None] | None = None,
                 should_stop: Callable[[], bool] | None = None,
+                on_chunk: Callable[[list[ModelOutcome]], None] | None = None,
                 poll_s: float = 0.2) -> list[ModelOutcome]:
     """Train every model of the grid and measure it, through ``executor``.
 
@@ -139,47 +159,81 @@ def train_sweep(cfg: SweepConfig, *, executor: Executor | None = None,
     executor : where chunks run (default: a local process pool, one torch thread each).
     on_progress : called in this process with a Progress every ``poll_s`` seconds.
     should_stop : polled as often; True cancels training (models end "cancelled").
+    on_chunk : called in this process with each chunk's outcomes as soon as it ends (a
+        job writes them to the store then, and may drop what it no longer needs from them).
 
     Returns
     -------
     outcomes : list of ModelOutcome, ordered by model index.
+
+    Raises
+    ------
+    The first error of a chunk, once every chunk has ended: the others are told to stop
+    at their next progress report, and the chunks that ended before still reach
+    ``on_chunk`` (as do the models that ended after it; those it stopped do not).
     """
     with executor_or_default(executor) as ex:
         channel = Channel(ex)
         try:
-            return _run_chunks(cfg, ex, channel, on_progress, should_stop, poll_s)
+            return _run_chunks(cfg, ex, channel, on_progress, should_stop, on_chunk, poll_s)
         finally:
             channel.close()
 
 
-def _run_chunks(cfg, ex, channel, on_progress, should_stop, poll_s) -> list[ModelOutcome]:
-    n_chunks = max(executor_workers(ex), -(-cfg.n_models // MAX_ENSEMBLE))
-    parts = chunks(cfg.n_models, n_chunks)
-    futures = {ex.submit(train_chunk, to_dict(cfg), p, channel.endpoints()) for p in parts}
+def _run_chunks(cfg, ex, channel, on_progress, should_stop, on_chunk,
+                poll_s) -> list[ModelOutcome]:
+    parts = plan_chunks(cfg.n_models, executor_workers(ex))
+    futures = {ex.submit(train_chunk, to_dict(cfg), p, channel.endpoints()): tuple(p)
+               for p in parts}
     steps = {tuple(p): (0, 1) for p in parts}
+    ended: set[tuple] = set()
     losses: dict[int, float] = {}
+    outcomes: list[ModelOutcome] = []
+    error: BaseException | None = None
     pending = set(futures)
     while pending:
-        _, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+        done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
         for idx, step, total, chunk_losses in channel.drain():
             steps[idx] = (step, total)
             losses.update(zip(idx, chunk_losses, strict=True))
+        arrived = []
+        for fut in done:  # results leave the futures here: nothing holds them twice
+            key = futures.pop(fut)
+            try:
+                chunk = fut.result()
+            except Exception as err:  # noqa: BLE001 - raised below, once all have ended
+                error = error or err
+                channel.stop.set()
+                continue
+            if all(o.status != CANCELLED for o in chunk):  # trained to the end
+                ended.add(key)
+            if error is not None:  # stopped because another chunk failed: not cancelled
+                chunk = [o for o in chunk if o.status != CANCELLED]
+            arrived.append(chunk)
+        del done
         if should_stop is not None and should_stop():
             channel.stop.set()
-        if on_progress is not None:
-            on_progress(Progress(_fraction(steps), dict(losses),
+        if on_progress is not None:  # before on_chunk: progress never lags the saves
+            on_progress(Progress(_fraction(steps, ended), dict(losses),
                                  f"training {cfg.n_models} models"))
-    outcomes = [o for f in futures for o in f.result()]
+        for chunk in arrived:
+            if on_chunk is not None and chunk:
+                on_chunk(chunk)
+            outcomes.extend(chunk)
+    if error is not None:
+        raise error
     return sorted(outcomes, key=lambda o: o.index)
 
 
-def _fraction(steps: dict[tuple, tuple[int, int]]) -> float:
+def _fraction(steps: dict[tuple, tuple[int, int]], ended: set[tuple] = frozenset()) -> float:
     """Share of the training steps done. Every chunk of a sweep has the same number of
     steps (same data, batch size and epochs), so a chunk that has not reported yet counts
     as that many steps to go, not as one (with more chunks than workers, the waiting
-    chunks would otherwise let the bar read 90% with half the grid untrained)."""
+    chunks would otherwise let the bar read 90% with half the grid untrained), and a chunk
+    trained to the end counts as all of them, whatever reports of it are in transit."""
     per = max(t for _, t in steps.values())
-    return sum(s for s, _ in steps.values()) / (per * len(steps))
+    done = sum(per if k in ended else s for k, (s, _) in steps.items())
+    return done / (per * len(steps))
 
 
 def leak_table(cfg: SweepConfig, outcomes: list[ModelOutcome]) -> list[dict]:

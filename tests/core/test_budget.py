@@ -338,3 +338,31 @@ def test_the_apps_own_share_of_the_cores_slows_the_estimate_as_load_does(monkeyp
     mine = budget.estimate(cfg, workers=2, rates=rates, warm=True, extra_load=0.6)
     assert mine.times == costs.seconds(cfg, 2, os.cpu_count() or 1, rates, load=0.6, warm=True)
     assert mine.seconds > budget.estimate(cfg, workers=2, rates=rates, warm=True).seconds
+
+
+def test_chunks_match_the_cut_of_large_grids():
+    from nearid_core.studies.sweep import plan_chunks
+
+    for models, workers in ((24, 2), (7, 3), (2, 4), (1, 1), (384, 2), (100, 1), (97, 2)):
+        assert costs.chunk_sizes(models, workers) == [len(c) for c in plan_chunks(models,
+                                                                                  workers)]
+
+
+def test_worker_memory_stops_growing_once_chunks_are_capped():
+    def parts(seeds: int) -> dict:
+        cfg = SweepConfig(data=DataConfig(d_u=6, d_x=128), model=ModelConfig(width=128),
+                          leaks=tuple(np.linspace(0, 1, 12)), seeds=seeds)
+        return dict(costs.memory(cfg, 2).parts)
+
+    # 192 and 384 models: two workers each hold one chunk of MAX_ENSEMBLE at a time
+    assert parts(16)["jacobians"] == parts(32)["jacobians"]
+    assert parts(4)["jacobians"] < parts(8)["jacobians"]  # 48 models: two chunks of 24
+
+
+def test_chunks_beyond_the_workers_train_in_rounds():
+    rates = Rates(overhead_s=0.01, scale=0.0)  # steps x overhead only: 26 x 30 per chunk
+    small = costs.seconds(SweepConfig(seeds=4), 2, 2, rates)["training"]  # 2 chunks of 12
+    assert small == pytest.approx(780 * 0.01)
+    # 6 leaks x 32 seeds = 192 models: 4 chunks of 48 on 2 workers, two rounds
+    big = costs.seconds(SweepConfig(seeds=32), 2, 2, rates)["training"]
+    assert big == pytest.approx(2 * 780 * 0.01)

@@ -212,3 +212,95 @@ def test_progress_counts_chunks_not_yet_started_as_steps_to_go(monkeypatch):
         train_sweep(TINY, executor=ex, on_progress=check)
     assert len(started) == 4 and bad == []
     assert sweep_module._fraction({(0,): (10, 10), (1,): (0, 1)}) == 0.5
+
+
+def test_plan_chunks_caps_every_ensemble_at_max_ensemble():
+    from nearid_core.engine.costs import MAX_ENSEMBLE
+    from nearid_core.studies.sweep import plan_chunks
+
+    assert plan_chunks(24, 2) == chunks(24, 2)  # small grids: one chunk per worker
+    for models, workers in ((384, 2), (100, 1), (97, 2), (48, 1), (49, 1)):
+        parts = plan_chunks(models, workers)
+        assert sorted(i for p in parts for i in p) == list(range(models))
+        assert max(map(len, parts)) <= MAX_ENSEMBLE
+        # as few chunks as the cap allows, and at least one per worker
+        assert len(parts) == max(workers, -(-models // MAX_ENSEMBLE))
+
+
+def _one_model_chunks(monkeypatch, fail_on: int | None = None):
+    """Chunks of one model each, run one after another; chunk ``fail_on`` raises."""
+    import nearid_core.studies.sweep as sweep_module
+
+    monkeypatch.setattr(sweep_module, "MAX_ENSEMBLE", 1)
+    real, started = sweep_module.train_chunk, []
+
+    def chunk(cfg_dict, indices, channel=None):
+        started.append(indices[0])
+        if indices == [fail_on]:
+            raise RuntimeError("a worker's chunk broke")
+        return real(cfg_dict, indices, channel)
+
+    monkeypatch.setattr(sweep_module, "train_chunk", chunk)
+    return started
+
+
+def test_each_chunk_reaches_on_chunk_as_it_ends(monkeypatch):
+    started = _one_model_chunks(monkeypatch)
+    seen: list[tuple[list[int], list[int]]] = []  # (chunk's models, chunks started by then)
+    with ThreadPoolExecutor(1) as ex:
+        out = train_sweep(TINY, executor=ex,
+                          on_chunk=lambda c: seen.append(([o.index for o in c], list(started))))
+    assert [s[0] for s in seen] == [[0], [1], [2], [3]]
+    # chunk k was handed over before chunk k + 2 started: not all at the end
+    assert all(len(by) <= k + 2 for k, (_, by) in enumerate(seen))
+    assert [o.index for o in out] == [0, 1, 2, 3]
+
+
+def test_a_failing_chunk_raises_after_the_others_and_keeps_what_ended(monkeypatch):
+    _one_model_chunks(monkeypatch, fail_on=2)
+    got: list[int] = []
+    with ThreadPoolExecutor(1) as ex, pytest.raises(RuntimeError, match="chunk broke"):
+        train_sweep(TINY, executor=ex, on_chunk=lambda c: got.extend(o.index for o in c))
+    # models 0 and 1 ended before the failure; model 3 was stopped by it, so is not passed
+    # on as "cancelled" (nobody cancelled it)
+    assert got == [0, 1]
+
+
+def test_a_sweep_whose_chunk_fails_keeps_the_models_that_ended(tmp_path, monkeypatch):
+    _one_model_chunks(monkeypatch, fail_on=2)
+    store = RunStore(tmp_path)
+    sweep_id = submit_sweep(store, TINY, name="breaks")
+    with ThreadPoolExecutor(1) as ex, pytest.raises(RuntimeError):
+        run_sweep_job(store, sweep_id, executor=ex)
+    sweep = store.get_sweep(sweep_id)
+    assert sweep["status"] == "failed" and "chunk broke" in sweep["reason"]
+    runs = store.list_runs(sweep_id)
+    assert [r["status"] for r in runs] == ["done", "done", "failed", "failed"]
+    for r in runs[:2]:  # their arrays and weights were written before the failure
+        held = store.load_arrays(r["id"], "heldout")
+        assert held["latents"].shape == (round(512 * 0.2), 2)
+        assert held["singular_values"].shape == (round(512 * 0.2), 2)
+        assert r["metrics"]["recon_mse"] > 0
+
+
+def test_streamed_saves_store_what_one_ensemble_stores(monkeypatch, tmp_path, done_sweep):
+    store, sweep_id, _ = done_sweep
+    _one_model_chunks(monkeypatch)
+    other = RunStore(tmp_path)
+    cut_id = submit_sweep(other, TINY, name="cut")
+    with ThreadPoolExecutor(1) as ex:
+        run_sweep_job(other, cut_id, executor=ex)
+    for a, b in zip(store.list_runs(sweep_id), other.list_runs(cut_id), strict=True):
+        ha, hb = store.load_arrays(a["id"], "heldout"), other.load_arrays(b["id"], "heldout")
+        assert set(ha) == set(hb)
+        for key in ha:
+            np.testing.assert_allclose(ha[key], hb[key], rtol=1e-4, atol=1e-5)
+        assert a["metrics"].keys() == b["metrics"].keys()
+
+
+def test_a_chunk_trained_to_the_end_counts_whole_even_before_its_reports_arrive():
+    from nearid_core.studies.sweep import _fraction
+
+    steps = {(0,): (0, 1), (1,): (5, 10)}  # chunk (0,) has ended, no report of it yet
+    assert _fraction(steps, {(0,)}) == 0.75
+    assert _fraction(steps) == 0.25
