@@ -178,6 +178,7 @@ class _ChunkSaver:
                                       status=o.status, reason=o.reason or None)
             o.drop_saved()
         self.last = time.time()
+        faults.checkpoint("chunk")  # test hook: a kill once one chunk is written
 
 
 def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],

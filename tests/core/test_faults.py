@@ -50,7 +50,9 @@ CASES = ([("runner", p, k) for p in ("training", "analysis", "artefact", "status
          + [("cli", p, k) for p, k in zip(("training", "analysis", "artefact", "status"),
                                           ("term", "kill-main", "int", "kill-group"),
                                           strict=True)]
-         + [("cli", "training", "hup")])  # the terminal was closed
+         + [("cli", "training", "hup")]  # the terminal was closed
+         # once the first of the two chunks is written, the other still training
+         + [("cli", "chunk", "kill-group"), ("runner", "chunk", "term")])
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,7 @@ def test_a_killed_owner_leaves_a_true_store(owner, phase, how, earlier, tmp_path
     try:
         _wait_for_pause(proc, marker, log)
         family = descendants(proc.pid)
-        if phase in ("training", "analysis"):
+        if phase in ("training", "chunk", "analysis"):
             assert family, "the pool should be running at this phase"
         _kill(proc, how)
         code = proc.wait(timeout=GONE_S)
@@ -163,6 +165,9 @@ def test_a_killed_owner_leaves_a_true_store(owner, phase, how, earlier, tmp_path
         assert {r["status"] for r in runs} <= {"done", "interrupted"}
         if phase == "artefact":  # killed at the first write: before any run's results
             assert {r["status"] for r in runs} == {"interrupted"}
+        if phase == "chunk":  # the chunk written before the kill is kept, the other is not
+            assert [r["status"] for r in runs] in (["done"] * 2 + ["interrupted"] * 2,
+                                                   ["interrupted"] * 2 + ["done"] * 2)
         # At "training", a chunk that ended before the kill was written as it ended
         # (streamed): its runs are done, with complete arrays (below); the rest interrupted.
         for r in runs:
