@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.cross_decomposition import CCA
 
 from nearid_core.science.dci import DciResult, dci
 from nearid_core.science.infomec import InfoMecResult, bin_factors, infoe_authors, infomec
@@ -67,7 +66,8 @@ class WeakMccResult:
     score : float
         Mean of ``canonical``.
     canonical : ndarray of shape (min(d_z, d_u),)
-        ``|corr|`` of each pair of CCA projections on the scoring rows.
+        ``|corr|`` of each pair of canonical projections on the scoring rows (0 for a pair
+        beyond the rank of z or u on the fit rows: no such linear combination).
     out_of_sample : bool
         True when CCA was fitted on fit rows and scored on eval rows.
     """
@@ -140,8 +140,8 @@ def mcc(z, u, *, method: str = "pearson", fit_idx=None, eval_idx=None) -> MccRes
     )
 
 
-def weak_mcc(z, u, *, fit_idx=None, eval_idx=None, max_iter: int = 1000) -> WeakMccResult:
-    """Mean canonical correlation of ``z`` and ``u`` (sklearn CCA), out of sample if split.
+def weak_mcc(z, u, *, fit_idx=None, eval_idx=None) -> WeakMccResult:
+    """Mean canonical correlation of ``z`` and ``u``, out of sample if split.
 
     Parameters
     ----------
@@ -149,8 +149,6 @@ def weak_mcc(z, u, *, fit_idx=None, eval_idx=None, max_iter: int = 1000) -> Weak
     u : array-like of shape (n_samples, d_u)
     fit_idx, eval_idx : array-like of int, optional
         Fit CCA on ``fit_idx`` rows, correlate projections on ``eval_idx`` rows.
-    max_iter : int, default=1000
-        NIPALS iterations per CCA component.
 
     Returns
     -------
@@ -161,14 +159,49 @@ def weak_mcc(z, u, *, fit_idx=None, eval_idx=None, max_iter: int = 1000) -> Weak
     1 iff ``min(d_z, d_u)`` linear combinations of z match those of u exactly: identifiability
     up to an invertible linear map, strictly weaker than MCC. It does not reward
     axis-alignment (any rotation of z scores the same).
+
+    CCA is solved in closed form (``canonical_directions``): the directions scikit-learn's
+    ``CCA`` reaches when its NIPALS iterations converge (equal to 1e-8 at ``tol=1e-14``,
+    tested), without its iterations, which stop short when two canonical correlations are
+    close (seen at 6 factors: "Maximum number of iterations reached").
     """
     z, u = check_pair(z, u, names=("z", "u"))
     fit, ev, oos = _rows(z.shape[0], fit_idx, eval_idx)
     k = min(z.shape[1], u.shape[1])
-    cca = CCA(n_components=k, max_iter=max_iter).fit(z[fit], u[fit])
-    pz, pu = cca.transform(z[ev], u[ev])  # (n_eval, k) each
-    canonical = np.abs(np.diag(correlation_matrix(pz, pu)))
+    (wz, mz), (wu, mu) = canonical_directions(z[fit], u[fit])
+    canonical = np.zeros(k)
+    r = wz.shape[1]
+    if r:
+        pz, pu = (z[ev] - mz) @ wz, (u[ev] - mu) @ wu  # (n_eval, r) each
+        canonical[:r] = np.abs(np.diag(correlation_matrix(pz, pu)))
     return WeakMccResult(score=float(canonical.mean()), canonical=canonical, out_of_sample=oos)
+
+
+def canonical_directions(x: np.ndarray, y: np.ndarray):
+    """Classical CCA of two blocks of rows: ``((Wx, mean_x), (Wy, mean_y))`` with
+    ``(x - mean_x) @ Wx`` and ``(y - mean_y) @ Wy`` the canonical variates, strongest first,
+    ``r = min(rank x, rank y)`` columns each.
+
+    Each block is whitened by its thin SVD (directions of singular value below round-off
+    are dropped: a constant or collinear column adds no variate), and the SVD of the
+    whitened cross-product gives the pairs; the canonical correlations on these rows are
+    its singular values.
+    """
+    mx, my = x.mean(axis=0), y.mean(axis=0)
+    (qx, wx), (qy, wy) = _whiten(x - mx), _whiten(y - my)
+    r = min(qx.shape[1], qy.shape[1])
+    if r == 0:  # a block without variation has no variates
+        return (np.zeros((x.shape[1], 0)), mx), (np.zeros((y.shape[1], 0)), my)
+    a, _, bt = np.linalg.svd(qx.T @ qy, full_matrices=False)
+    return (wx @ a[:, :r], mx), (wy @ bt.T[:, :r], my)
+
+
+def _whiten(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, W) with Q = a @ W orthonormal columns, one per direction above round-off."""
+    left, s, vt = np.linalg.svd(a, full_matrices=False)
+    keep = s > (s[0] if s.size else 0.0) * max(a.shape) * np.finfo(np.float64).eps
+    keep &= s > 0
+    return left[:, keep], vt[keep].T / s[keep]
 
 
 def disentanglement_scores(z, u, *, seed: int = 0, authors_infoe: bool = False,

@@ -60,9 +60,36 @@ def test_mcc_rectangular(u):
 def test_weak_mcc_is_one_under_invertible_linear_map(u):
     M = np.random.default_rng(2).normal(size=(3, 3)) + 2 * np.eye(3)
     fit, ev = split_fit_eval(len(u), seed=0)
-    # CCA runs NIPALS to tol=1e-6; exact linear relations give canonical correlations of 1.
-    assert weak_mcc(u @ M, u, fit_idx=fit, eval_idx=ev).score == pytest.approx(1.0, abs=1e-6)
+    # CCA in closed form: exact linear relations give canonical correlations of 1.
+    assert weak_mcc(u @ M, u, fit_idx=fit, eval_idx=ev).score == pytest.approx(1.0, abs=1e-12)
     assert mcc(u @ M, u).score < 0.99  # a generic linear map is not a signed permutation
+
+
+def test_weak_mcc_equals_scikit_learn_cca_solved_to_convergence():
+    from sklearn.cross_decomposition import CCA
+
+    from nearid_core.science.kernels import correlation_matrix
+
+    rng = np.random.default_rng(5)
+    for d in (2, 4, 6):  # noisy non-linear latents, as a trained model's
+        u = rng.uniform(-1, 1, (1200, d))
+        z = np.tanh(u @ rng.normal(size=(d, d))) + 0.1 * rng.normal(size=(1200, d))
+        fit, ev = split_fit_eval(len(u), seed=0)
+        cca = CCA(n_components=d, max_iter=100_000, tol=1e-14).fit(z[fit], u[fit])
+        pz, pu = cca.transform(z[ev], u[ev])
+        ref = np.abs(np.diag(correlation_matrix(pz, pu)))
+        got = weak_mcc(z, u, fit_idx=fit, eval_idx=ev)
+        np.testing.assert_allclose(got.canonical, ref, atol=1e-7)
+
+
+def test_weak_mcc_counts_a_pair_beyond_the_rank_as_zero(u):
+    # z holds two of u's three factors and a constant: two exact pairs, no third
+    z = np.column_stack([u[:, 0], 2 * u[:, 1] - u[:, 0], np.full(len(u), 3.0)])
+    fit, ev = split_fit_eval(len(u), seed=0)
+    res = weak_mcc(z, u, fit_idx=fit, eval_idx=ev)
+    np.testing.assert_allclose(res.canonical, [1.0, 1.0, 0.0], atol=1e-12)
+    assert res.score == pytest.approx(2 / 3, abs=1e-12)
+    assert weak_mcc(np.ones((len(u), 2)), u).score == 0.0  # no variation: nothing matches
 
 
 def test_infomec_disentangled_vs_rotated(u):
