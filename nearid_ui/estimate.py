@@ -16,6 +16,7 @@ from nearid_core.config import SweepConfig
 from nearid_core.engine import calibration
 from nearid_core.engine.budget import BudgetError, check_budget, format_bytes
 from nearid_core.engine.costs import Rates
+from nearid_core.engine.dask_engine import scheduler_address
 
 from . import cache
 
@@ -43,13 +44,15 @@ def budget_caption(cfg: SweepConfig) -> bool:
     error instead and returns False: the page then disables Train.
     """
     rates, measured = _rates()
+    cluster = 0 if scheduler_address() is not None else None  # $NEARID_SCHEDULER's runner
     try:
         est = check_budget(cfg, rates=rates, warm=cache.runner_warm(),
-                           extra_load=cache.APP_LOAD)
+                           extra_load=cache.APP_LOAD, cluster=cluster)
     except BudgetError as err:
         st.error(f"Over the resource budget: {err}", icon=":material/memory:")
         return False
-    note = "" if measured else " — still timing this machine, the duration is a first guess"
+    note = ("" if measured or cluster is not None
+            else " — still timing this machine, the duration is a first guess")
     st.caption(f"Estimate: {est.summary()} (budget {format_bytes(est.budget_bytes)})"
                f"{note}.")
     return True

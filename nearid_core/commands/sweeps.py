@@ -51,19 +51,24 @@ L_LEGEND = ("L_max_max / L_max_mean: max / mean over seeds of each model's max B
 
 def cmd_sweep(args) -> int:
     from nearid_core.engine.budget import BudgetError, check_budget
+    from nearid_core.engine.executors import executor_workers
     from nearid_core.engine.lifecycle import handle_signals
     from nearid_core.runs.jobs import run_sweep_job, submit_sweep
 
     cfg = sweep_config(args)
     limits = _check_outputs(args)
+    cluster = _cluster(args)  # before the store is touched: a dead address costs nothing
+    # On a cluster the budget bounds this machine's part: the coordinator's memory.
+    limits["cluster"] = executor_workers(cluster) if cluster is not None else None
     try:
         estimate = check_budget(cfg, **limits)
     except BudgetError as err:
+        if cluster is not None:
+            cluster.shutdown()
         raise UsageError(str(err)) from None
-    cluster = _cluster(args)  # before the store is touched: a dead address costs nothing
     store = open_store(create=True)
     if not args.quiet:
-        where = f" on the Dask cluster at {cluster.address}" if cluster else ""
+        where = f" on the Dask cluster at {cluster.address}" if cluster is not None else ""
         print(f"nearid: estimate for {cfg.n_models} models: {estimate.summary()}{where}",
               file=sys.stderr)
     printer, t0 = ProgressPrinter(quiet=args.quiet), time.perf_counter()

@@ -43,10 +43,13 @@ class BudgetError(ValueError):
 class Estimate:
     """What a sweep is expected to cost, and the limits it was checked against.
 
-    peak_bytes : peak resident memory of its process tree; seconds : wall-clock duration;
-    n_models, workers : the grid's size and the pool's; budget_bytes, max_models : limits
-    (0 when not checked); memory : parts of the peak (bytes); times : seconds by stage;
-    phase : "training" or "analysis", where the peak falls.
+    peak_bytes : peak resident memory of its process tree on this machine; seconds :
+    wall-clock duration (nan when it depends on a cluster of unknown size); n_models,
+    workers : the grid's size and the pool's; budget_bytes, max_models : limits (0 when not
+    checked); memory : parts of the peak (bytes); times : seconds by stage; phase :
+    "training" or "analysis", where the peak falls; cluster : None for this machine's pool,
+    else the sweep runs on a Dask cluster with that many worker threads (0: not known yet),
+    and the memory is the coordinator's alone.
     """
 
     peak_bytes: int
@@ -58,10 +61,18 @@ class Estimate:
     memory: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     times: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     phase: str = ""
+    cluster: int | None = None
 
     def summary(self) -> str:
-        """E.g. "about 40 s, 0.6 GB"."""
-        return f"about {format_seconds(self.seconds)}, {format_bytes(self.peak_bytes)}"
+        """E.g. "about 40 s, 0.6 GB"; on a cluster, what the time assumes and whose memory
+        it is."""
+        if self.cluster is None:
+            return f"about {format_seconds(self.seconds)}, {format_bytes(self.peak_bytes)}"
+        here = f"{format_bytes(self.peak_bytes)} on this machine (the workers' memory is the "
+        if not self.cluster:
+            return here + "cluster's; so is the time)"
+        return (f"about {format_seconds(self.seconds)} if the cluster's {self.cluster} "
+                f"worker threads are as fast as this machine's cores, " + here + "cluster's)")
 
     @property
     def fits(self) -> bool:
@@ -161,7 +172,7 @@ def _workers(workers: int | None) -> int:
 
 def estimate(cfg: SweepConfig, *, workers: int | None = None,
              rates: costs.Rates | None = None, warm: bool = False,
-             extra_load: float = 0.0) -> Estimate:
+             extra_load: float = 0.0, cluster: int | None = None) -> Estimate:
     """Peak memory and duration of a sweep, before it runs.
 
     Parameters
@@ -172,6 +183,10 @@ def estimate(cfg: SweepConfig, *, workers: int | None = None,
     warm : the sweep goes to a warm runner (``costs.seconds``): no start-up costs.
     extra_load : cores that other work will take while the sweep runs, on top of the load
         average now (the app passes the share its server and a local browser take).
+    cluster : the sweep's chunks go to a Dask cluster with this many worker threads (0:
+        not known; no duration then): the memory is the coordinator's
+        (``costs.coordinator_memory``), and the duration assumes those threads are as fast
+        as this machine's cores and not shared.
 
     Returns
     -------
@@ -183,22 +198,28 @@ def estimate(cfg: SweepConfig, *, workers: int | None = None,
     (BENCHMARKS.md). The duration accounts for the machine's load now (``current_load``),
     not for work that starts later.
     """
-    k = _workers(workers)
+    if cluster is not None:
+        mem = costs.coordinator_memory(cfg)
+        if not cluster:
+            return Estimate(mem.peak, float("nan"), cfg.n_models, 0, memory=dict(mem.parts),
+                            phase=mem.phase, cluster=0)
+        k, cpus, load = int(cluster), int(cluster), 0.0
+    else:
+        k = _workers(workers)
+        mem, cpus, load = costs.memory(cfg, k), os.cpu_count() or 1, current_load() + extra_load
     if rates is None:
         from nearid_core.engine.calibration import rates as measured
 
         rates = measured()
-    mem = costs.memory(cfg, k)
-    times = costs.seconds(cfg, k, os.cpu_count() or 1, rates,
-                          load=current_load() + extra_load, warm=warm)
+    times = costs.seconds(cfg, k, cpus, rates, load=load, warm=warm)
     return Estimate(mem.peak, times["total"], cfg.n_models, k, memory=dict(mem.parts),
-                    times=times, phase=mem.phase)
+                    times=times, phase=mem.phase, cluster=cluster)
 
 
 def check_budget(cfg: SweepConfig, *, workers: int | None = None,
                  max_memory: int | None = None, max_models: int | None = None,
                  rates: costs.Rates | None = None, warm: bool = False,
-                 extra_load: float = 0.0) -> Estimate:
+                 extra_load: float = 0.0, cluster: int | None = None) -> Estimate:
     """The sweep's Estimate, with its limits; BudgetError (one line) when it is over them.
 
     Parameters
@@ -207,7 +228,8 @@ def check_budget(cfg: SweepConfig, *, workers: int | None = None,
     workers : pool size (default ``executors.default_workers()``).
     max_memory : bytes (default ``default_max_memory()``).
     max_models : models per sweep (default ``default_max_models()``).
-    rates, warm, extra_load : see ``estimate``.
+    rates, warm, extra_load, cluster : see ``estimate`` (on a cluster the budget bounds
+        this machine's memory: the coordinator's).
 
     Notes
     -----
@@ -220,18 +242,25 @@ def check_budget(cfg: SweepConfig, *, workers: int | None = None,
             f"the cap of {cap:,} models per sweep: use fewer leaks or seeds (the cap is "
             f"--max-models or NEARID_MAX_MODELS)")
     budget = int(max_memory) if max_memory else default_max_memory()
-    k = _workers(workers)
-    mem = costs.memory(cfg, k)
+    k = _workers(workers) if cluster is None else 0
+    mem = _memory(cfg, k, cluster)
     if mem.peak > budget:
-        raise BudgetError(_over_memory(cfg, k, mem, budget))
-    return dataclasses.replace(estimate(cfg, workers=k, rates=rates, warm=warm,
-                                        extra_load=extra_load),
+        raise BudgetError(_over_memory(cfg, k, mem, budget, cluster))
+    return dataclasses.replace(estimate(cfg, workers=k or None, rates=rates, warm=warm,
+                                        extra_load=extra_load, cluster=cluster),
                                budget_bytes=budget, max_models=cap)
 
 
-def _over_memory(cfg: SweepConfig, workers: int, mem: costs.Memory, budget: int) -> str:
+def _memory(cfg: SweepConfig, workers: int, cluster: int | None) -> costs.Memory:
+    return costs.memory(cfg, workers) if cluster is None else costs.coordinator_memory(cfg)
+
+
+def _over_memory(cfg: SweepConfig, workers: int, mem: costs.Memory, budget: int,
+                 cluster: int | None = None) -> str:
     part = mem.largest()
-    advice = [_largest_fitting(cfg, workers, name, path, budget) for name, path in _KNOBS[part]]
+    knobs = [(n, path) for n, path in _KNOBS[part] if path is not None or cluster is None]
+    advice = [_largest_fitting(cfg, workers, name, path, budget, cluster)
+              for name, path in knobs]
     advice = [a for a in advice if a][:2]
     lower = (" or ".join(advice) if advice
              else "several of " + ", ".join(name for name, _ in _KNOBS[part]))
@@ -241,7 +270,7 @@ def _over_memory(cfg: SweepConfig, workers: int, mem: costs.Memory, budget: int)
 
 
 def _largest_fitting(cfg: SweepConfig, workers: int, name: str, path: str | None,
-                     budget: int) -> str:
+                     budget: int, cluster: int | None = None) -> str:
     """"n to 180,000": the largest value of one knob (two significant digits) with which
     the sweep fits, others unchanged; "" when there is none."""
     if path is None:  # fewer workers hold fewer copies of the data
@@ -250,7 +279,7 @@ def _largest_fitting(cfg: SweepConfig, workers: int, name: str, path: str | None
 
     def ok(value: int) -> bool:
         try:
-            return costs.memory(_set(cfg, path, value), workers).peak <= budget
+            return _memory(_set(cfg, path, value), workers, cluster).peak <= budget
         except ValueError:  # not a valid config (e.g. a batch larger than the data)
             return False
 

@@ -132,6 +132,16 @@ def main_bytes(s: Shape) -> int:
             + min(s.models, MAX_ENSEMBLE) * 2 * 4 * s.params)
 
 
+def coordinator_memory(cfg: SweepConfig) -> Memory:
+    """Peak bytes on this machine when the workers are a Dask cluster's: the coordinator
+    alone (it builds the data, receives every model's held-out arrays and writes them)."""
+    s = Shape.of(cfg)
+    parts = {"processes": BASE_TORCH + BASE_ANALYSIS + ANALYSIS_WORK,
+             "data": data_bytes(s) + DATA_TRANSIENT + s.n_test * s.d_x * 4}
+    parts["analysis"] = main_bytes(s) - sum(parts.values())
+    return Memory(main_bytes(s), "analysis", tuple(parts.items()))
+
+
 def analysis_worker_bytes(s: Shape, holds_data: bool) -> int:
     """A pool worker running analysis tasks (it keeps the data it trained on)."""
     return (BASE_TORCH + WORKER_WORK + BASE_ANALYSIS + ANALYSIS_WORK

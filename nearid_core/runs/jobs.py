@@ -47,17 +47,22 @@ PROGRESS_WRITE_S = 0.5  # at most two progress writes a second
 
 def submit_sweep(store: RunStore, cfg: SweepConfig, *, name: str = "", claim: bool = False,
                  workers: int | None = None, max_memory: int | None = None,
-                 max_models: int | None = None) -> str:
+                 max_models: int | None = None, cluster: int | None = None) -> str:
     """Check the sweep against the resource budget, then record it and its runs in one
     transaction; return the sweep id.
 
     ``claim=True``: the sweep starts ``running``, owned by this process, which must then
     call ``run_sweep_job`` (the command line); otherwise it is ``queued`` for a runner.
-    Raises ``budget.BudgetError`` (a ValueError, one line) before anything is written.
+    ``cluster``: the worker threads of the Dask cluster it will run on (see
+    ``budget.estimate``); queued while ``$NEARID_SCHEDULER`` is set, a cluster of unknown
+    size. Raises ``budget.BudgetError`` (a ValueError, one line) before anything is written.
     """
     from nearid_core.engine.budget import check_budget
 
-    check_budget(cfg, workers=workers, max_memory=max_memory, max_models=max_models)
+    if cluster is None and not claim and scheduler_address() is not None:
+        cluster = 0  # the runner will send it to $NEARID_SCHEDULER's cluster
+    check_budget(cfg, workers=workers, max_memory=max_memory, max_models=max_models,
+                 cluster=cluster)
     runs = [{"index": i, "leak": leak, "seed": seed, "config": {"leak": leak, "seed": seed}}
             for i, (leak, seed) in enumerate(cfg.grid())]
     return store.create_sweep(to_dict(cfg), name=name, runs=runs, claim=claim)

@@ -61,3 +61,16 @@ def test_a_bad_budget_variable_is_shown_not_raised(train_page):
     at = train_page(budget="lots")
     assert "NEARID_MAX_MEMORY" in " ".join(e.value for e in at.error)
     assert _train_button(at).disabled
+
+
+def test_with_a_scheduler_the_estimate_is_this_machines_part(train_page, monkeypatch):
+    # the 12 x 32 grid on 6 factors: over 2 GB as this machine's pool, not as a coordinator
+    big = {"d_u": "6", "d_x": "128", "width": "128", "seeds": "32", "leakmode": "range of leaks",
+           "leaks": "0,0.95", "nleaks": "12"}
+    assert _train_button(train_page(big, budget="2G")).disabled
+    monkeypatch.setenv("NEARID_SCHEDULER", "tcp://127.0.0.1:1")  # the runner's cluster
+    at = train_page(big, budget="2G")
+    assert not at.error and not _train_button(at).disabled
+    (estimate,) = [c.value for c in at.caption if c.value.startswith("Estimate:")]
+    assert estimate.endswith("on this machine (the workers' memory is the cluster's; so is "
+                             "the time) (budget 2 GB).")

@@ -26,6 +26,8 @@ from nearid_core.engine.budget import (
 from nearid_core.engine.costs import Rates, Shape
 from nearid_core.science import data
 
+GB = 2**30
+
 GiB = 2**30
 REF = Rates()  # the reference machine's rates: no calibration in these tests
 # The link of the bug report: /Train?n=1000000&d_x=4096&width=1024&epochs=500&seeds=16
@@ -366,3 +368,48 @@ def test_chunks_beyond_the_workers_train_in_rounds():
     # 6 leaks x 32 seeds = 192 models: 4 chunks of 48 on 2 workers, two rounds
     big = costs.seconds(SweepConfig(seeds=32), 2, 2, rates)["training"]
     assert big == pytest.approx(2 * 780 * 0.01)
+
+
+# ---------------------------------------------------------------- on a Dask cluster
+
+BIG = SweepConfig(data=DataConfig(d_u=6, d_x=128), model=ModelConfig(width=128),
+                  leaks=tuple(np.linspace(0, 1, 12)), seeds=32)  # 384 models
+
+
+def test_on_a_cluster_the_budget_bounds_the_coordinators_memory():
+    coord = costs.coordinator_memory(BIG)
+    assert coord.peak == costs.main_bytes(Shape.of(BIG))  # the coordinator alone
+    assert sum(v for _, v in coord.parts) == coord.peak
+    local = costs.memory(BIG, 2).peak
+    assert coord.peak < 1.5 * GB < local
+    with pytest.raises(BudgetError, match="over the budget"):
+        check_budget(BIG, workers=2, max_memory=int(1.5 * GB), rates=Rates())
+    est = check_budget(BIG, max_memory=int(1.5 * GB), rates=Rates(), cluster=8)
+    assert est.peak_bytes == coord.peak and est.cluster == 8
+    # the duration assumes 8 unshared threads as fast as this machine's cores
+    assert est.seconds == pytest.approx(costs.seconds(BIG, 8, 8, Rates())["total"])
+    assert "8 worker threads are as fast as this machine's cores" in est.summary()
+
+
+def test_a_cluster_of_unknown_size_gives_memory_and_no_duration(monkeypatch):
+    est = check_budget(BIG, max_memory=int(1.5 * GB), rates=Rates(), cluster=0)
+    assert np.isnan(est.seconds)
+    assert est.summary() == (f"{budget.format_bytes(est.peak_bytes)} on this machine (the "
+                             "workers' memory is the cluster's; so is the time)")
+    # over the budget on a cluster: the advice names no --workers (they are not local)
+    with pytest.raises(BudgetError) as err:
+        check_budget(BIG, max_memory=int(0.5 * GB), rates=Rates(), cluster=0)
+    assert "--workers" not in str(err.value)
+
+
+def test_a_queued_sweep_is_checked_for_the_cluster_when_a_scheduler_is_set(tmp_path,
+                                                                          monkeypatch):
+    from nearid_core.runs.jobs import submit_sweep
+    from nearid_core.runs.store import RunStore
+
+    store = RunStore(tmp_path)
+    with pytest.raises(BudgetError):  # this machine's pool: over 1.5 GB
+        submit_sweep(store, BIG, max_memory=int(1.5 * GB))
+    monkeypatch.setenv("NEARID_SCHEDULER", "tcp://127.0.0.1:1")
+    sid = submit_sweep(store, BIG, max_memory=int(1.5 * GB))  # the runner's cluster
+    assert store.get_sweep(sid)["status"] == "queued"

@@ -172,13 +172,20 @@ def test_the_apps_runner_trains_on_the_cluster_named_by_the_environment(cluster,
 
 def test_the_command_line_sweeps_on_the_cluster(cluster, local, tmp_path):
     env = {**os.environ, "NEARID_HOME": str(tmp_path / "home")}
-    done = subprocess.run([sys.executable, "-m", "nearid_core", "sweep", "--n", "512",
-                           "--epochs", "3", "--batch-size", "64", "--leaks", "0,0.5",
-                           "--seeds", "2", "--seed", "5", "--data-seed", "0", "--scheduler",
-                           cluster.scheduler_address], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    # 1 GB is below this machine's pool (its processes alone weigh more) but above the
+    # coordinator's share: refused locally, run on the cluster
+    args = [sys.executable, "-m", "nearid_core", "sweep", "--n", "512", "--epochs", "3",
+            "--batch-size", "64", "--leaks", "0,0.5", "--seeds", "2", "--seed", "5",
+            "--data-seed", "0", "--max-memory", "1G"]
+    refused = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and "over the budget" in refused.stderr
+    done = subprocess.run([*args, "--scheduler", cluster.scheduler_address], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"on the Dask cluster at {cluster.scheduler_address}" in done.stderr
+    assert "if the cluster's 2 worker threads are as fast as this machine's cores" in (
+        done.stderr)
     (row,) = RunStore(tmp_path / "home").list_sweeps()
     assert row["status"] == "done"
     assert _same(row["analysis"], local["tiny"][0]) == []
