@@ -3,12 +3,13 @@
 Pure arithmetic on ``SweepConfig`` (no torch, nothing runs), so a page can show it on every
 rerun. The model follows what a sweep does (``sweep.train_sweep``, ``jobs.run_sweep_job``):
 
-1. training: the main process waits while each of ``workers`` pool processes (forked from
-   a fork server that imported torch) builds the data once, trains its chunk of the models
-   as one batched ensemble, then measures B(z) (Jacobians in blocks of 4,096 held-out
-   points) and the held-out reconstruction;
-2. analysis: the main process builds the data too, receives every model's held-out arrays,
-   saves them, and sends one task per model and per leak back to the pool.
+1. training: each of ``workers`` pool processes (forked from a fork server that imported
+   torch) builds the data once, then trains chunks of at most ``MAX_ENSEMBLE`` models, one
+   after another, each as one batched ensemble, and measures B(z) (Jacobians in blocks of
+   4,096 held-out points) and the held-out reconstruction; the main process writes each
+   chunk's arrays to the store as it ends and keeps its latents and B(z) only;
+2. analysis: the main process, which built the data too, sends one task per model and per
+   leak back to the pool.
 
 Memory is the sum of the resident sizes of every process of the tree (what ``ps`` adds up:
 pages shared by several processes count once per process), at the larger of the two phases.
