@@ -14,6 +14,7 @@ __all__ = [
 ]
 
 _BLOCK_BYTES = 16 * 2**20  # memory of one block of pairwise distances in diameter()
+_PRUNE_FROM = 256  # diameter(): below this many rows all pairs cost less than pruning
 
 
 def check_rows(X, *, name: str) -> np.ndarray:
@@ -181,18 +182,25 @@ def diameter(X, *, max_rows: int = 5000, seed: int = 0) -> float:
 
     Notes
     -----
-    Exact when ``n <= max_rows``. Above, rows that cannot be an end of a diameter (distance to
-    the centroid below ``lower_bound - max_radius``) are pruned, still exactly; only if more
-    than ``max_rows`` candidates remain is a seeded subsample of them used, and the result is
-    then a lower bound (never below the farthest-point-sweep bound).
+    Rows that cannot be an end of a diameter (distance to the centroid below
+    ``lower_bound - max_radius``, the lower bound from farthest-point sweeps) are pruned
+    first, exactly: for n <= ``max_rows`` the result is bit for bit the all-pairs maximum
+    (the pair that attains it is always kept, and each distance is computed alike), at a
+    fraction of its cost (the rim of a cloud of points is a small share of it). Only if more
+    than ``max_rows`` candidates remain is a seeded subsample of them used, and the result
+    is then a lower bound (never below the farthest-point-sweep bound).
     """
     X = check_rows(X, name="X")
-    if X.shape[0] <= max_rows:
+    if X.shape[0] <= _PRUNE_FROM:
         return _max_distance(X)
     radius = np.linalg.norm(X - X.mean(axis=0), axis=1)
     lower = _sweep_lower_bound(X)
     slack = 1e-12 * max(lower, 1.0)  # keep rows sitting exactly on the bound despite rounding
     candidates = X[radius >= lower - radius.max() - slack]
+    if candidates.shape[0] < 2:  # cannot happen with exact arithmetic; stay exact anyway
+        candidates = X
+    if X.shape[0] <= max_rows:
+        return _max_distance(candidates)
     if candidates.shape[0] > max_rows:
         pick = np.random.default_rng(seed).choice(candidates.shape[0], max_rows, replace=False)
         candidates = candidates[pick]

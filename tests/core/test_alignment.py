@@ -206,3 +206,17 @@ def test_pairwise_errors_reuse_one_ica_per_representation(rng):
     for p in shared:
         assert {k: p[k] for k in p if k not in ("i", "j")} == alignment_errors(
             reps[p["i"]], reps[p["j"]], seed=4)
+
+
+def test_pruned_diameter_is_bit_for_bit_the_all_pairs_maximum(rng):
+    from scipy.spatial.distance import cdist
+
+    from nearid_core.science.kernels import _max_distance
+
+    u = rng.uniform(-1, 1, (3000, 2))
+    cases = [rng.normal(size=(2000, 3)), u, np.tanh(u @ rng.normal(size=(2, 2))),
+             np.repeat(rng.normal(size=(300, 2)), 3, axis=0),  # duplicated rows
+             np.outer(rng.normal(size=900), [1.0, -2.0, 0.5]),  # collinear
+             np.ones((500, 2))]  # all the same point
+    for X in cases:
+        assert diameter(X) == float(cdist(X, X).max()) == _max_distance(X)
