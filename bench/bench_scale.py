@@ -38,7 +38,9 @@ BASE = ["--leaks", "0,0.2,0.4,0.6,0.8,1", "--quiet"]
 AXES = {  # name -> [(x, extra sweep arguments)]
     "models": [(6 * s, ["--seeds", str(s)]) for s in (4, 8, 16, 32, 64)],
     "samples": [(n, ["--n", str(n)]) for n in (8192, 16384, 32768, 65536, 131072)],
-    "size": [(d, ["--d-u", str(d), "--d-x", str(16 * d), "--width", str(w)])
+    # d_x = 16 d_u, or the width where that is larger (the orthogonal decoder's widths
+    # cannot shrink from latent to data)
+    "size": [(d, ["--d-u", str(d), "--d-x", str(max(16 * d, w)), "--width", str(w)])
              for d, w in ((2, 32), (3, 48), (4, 64), (6, 128))],
     "workers": [(w, ["--workers", str(w)]) for w in (1, 2)],
 }
