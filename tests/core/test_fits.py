@@ -241,3 +241,24 @@ def test_l_dips_are_explained_from_the_measured_B():
 def test_a_fit_over_pairs_without_their_L_says_so():
     f = fits.fit_per_unit([[NAN], [NAN], [NAN]], [[0.1], [0.2], [0.3]])
     assert f.reason == "the L of its units (each model's B(z) summary) is not recorded"
+
+
+def test_per_unit_bootstrap_one_leak_at_a_time_matches_all_at_once_and_stays_small():
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    Lu = [rng.uniform(0.1 * k, 0.1 * k + 0.5, 2016) for k in range(6)]  # 64 seeds a leak
+    eu = [0.3 * fits.shape(x) + rng.normal(0, 0.01, x.size) for x in Lu]
+    tracemalloc.start()
+    got = fits.fit_per_unit(Lu, eu, seed=7)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the reference: every leak's draws concatenated (the same draws, in the same order)
+    draws = np.random.default_rng(7)
+    picks = [draws.integers(0, x.size, (fits.N_BOOT, x.size)) for x in Lu]
+    F = np.concatenate([fits.shape(x)[p] for x, p in zip(Lu, picks, strict=True)], 1)
+    E = np.concatenate([e[p] for e, p in zip(eu, picks, strict=True)], 1)
+    lo, hi = np.percentile((F * E).sum(1) / (F * F).sum(1), [2.5, 97.5])
+    assert got.c_low == pytest.approx(lo, rel=1e-12)
+    assert got.c_high == pytest.approx(hi, rel=1e-12)
+    assert peak < 100 * 2**20  # one leak's (1,000 x 2,016) arrays, not six leaks' at once
