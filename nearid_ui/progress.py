@@ -44,7 +44,12 @@ def _runs_table(runs: list[dict], damaged: dict[int, str], sweep_status: str) ->
     return df
 
 
+MAX_CURVES = 48  # above this many models, one median and range per leak, not a line each
+
+
 def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
+    if len(runs) > MAX_CURVES:
+        return _loss_bands(runs, per_epoch)
     curves, failed, colors, groups = {}, set(), {}, {}
     by_leak = plots.leak_colors({r["leak"] for r in runs})
     for r in runs:
@@ -60,6 +65,31 @@ def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
     x_title = "epoch" if per_epoch is not None else "progress report (every ~0.5 s)"
     return (plots.loss_curves(curves, failed=failed, colors=colors, groups=groups,
                               x_title=x_title), bool(curves))
+
+
+def _loss_bands(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
+    """A large grid's losses: per leak, the median over its models and their range (a
+    line per model would cost the browser most of a core at every redraw)."""
+    by_leak = plots.leak_colors({r["leak"] for r in runs})
+    curves: dict[str, list[np.ndarray]] = {}
+    colors, failed = {}, {}
+    for r in runs:
+        if per_epoch is not None and r["index"] in per_epoch:
+            y = np.asarray(per_epoch[r["index"]], float)
+        elif r["loss_history"]:
+            y = np.asarray(r["loss_history"], float)
+        else:
+            continue
+        if r["status"] == "failed":
+            failed[f"#{r['index']} α={r['leak']:g} s={r['seed']}"] = y
+            continue
+        group = f"α = {r['leak']:g}"
+        curves.setdefault(group, []).append(y)
+        colors[group] = by_leak[r["leak"]]
+    x_title = "epoch" if per_epoch is not None else "progress report (every ~0.5 s)"
+    title = f"Training loss per leak: median and range over {len(runs)} models"
+    return (plots.loss_bands(curves, colors=colors, failed=failed, x_title=x_title,
+                             title=title), bool(curves or failed))
 
 
 def _header(row: dict) -> None:

@@ -236,6 +236,74 @@ def loss_curves(curves: dict[str, np.ndarray], *, failed: set[str] | None = None
     return fig
 
 
+def loss_bands(curves: dict[str, list[np.ndarray]], *, colors: dict[str, str] | None = None,
+               failed: dict[str, np.ndarray] | None = None, x_title: str = "epoch",
+               title: str = "Training loss per leak") -> go.Figure:
+    """Many models at once: per group (e.g. "α = 0.4"), the median over its models at each
+    x and a band from their minimum to their maximum; failed models as dashed lines of
+    their own (label -> losses). Two traces a group instead of one a model, so a 384-model
+    grid draws 24 traces, not 384."""
+    colors, failed = colors or {}, failed or {}
+    fig = go.Figure()
+    finite = []
+    for group, ys in curves.items():
+        stats = _stack_stats(ys)
+        if stats is None:
+            continue
+        x, lo, med, hi = stats
+        finite.append(np.concatenate([lo, hi]))
+        colour = colors.get(group)
+        fig.add_trace(go.Scatter(
+            x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
+            mode="none", fillcolor=_translucent(colour), legendgroup=group, showlegend=False,
+            hoverinfo="skip", name=f"{group} (range)"))
+        fig.add_trace(go.Scatter(
+            x=x, y=med, mode="lines", name=f"{group} (median of {len(ys)})",
+            legendgroup=group, line={"color": colour},
+            hovertemplate=f"{group}: median %{{y:.4g}} at %{{x}}<extra></extra>"))
+    for label, y in failed.items():
+        y = np.asarray(y, float)
+        finite.append(y)
+        fig.add_trace(go.Scatter(x=np.arange(1, len(y) + 1), y=y, mode="lines",
+                                 name=f"{label} (failed)", line={"dash": "dash"}))
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    style(fig, title=title, xaxis={"title": x_title}, yaxis=_log_axis(values, "MSE"),
+          legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0,
+                  "yanchor": "top", "font": {"size": 11}})
+    return fig
+
+
+def _stack_stats(ys: list[np.ndarray]):
+    """(x, min, median, max) over curves of possibly different lengths, at each x where
+    at least one curve has a finite value; None when there is none."""
+    n = max((len(y) for y in ys), default=0)
+    if n == 0:
+        return None
+    table = np.full((len(ys), n), np.nan)
+    for k, y in enumerate(ys):
+        table[k, : len(y)] = np.asarray(y, float)
+    table[~np.isfinite(table) | (table <= 0)] = np.nan  # log axis: positive values only
+    keep = ~np.all(np.isnan(table), axis=0)
+    if not keep.any():
+        return None
+    t = table[:, keep]
+    return (np.arange(1, n + 1)[keep], np.nanmin(t, axis=0), np.nanmedian(t, axis=0),
+            np.nanmax(t, axis=0))
+
+
+def _translucent(colour: str | None, alpha: float = 0.2) -> str:
+    """A fill colour from a line colour ("#rrggbb" or "rgb(r, g, b)")."""
+    if not colour:
+        return f"rgba(99, 110, 250, {alpha})"
+    if colour.startswith("#") and len(colour) == 7:
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({r}, {g}, {b}, {alpha})"
+    if colour.startswith("rgb(") and colour.endswith(")"):
+        return "rgba(" + colour[4:-1] + f", {alpha})"
+    return colour
+
+
 def data_pca3d(scores: np.ndarray, color: np.ndarray, *, color_name: str,
                explained: np.ndarray | None = None) -> go.Figure:
     """3-D PCA scatter of observations (scores (n, 3)), coloured by one factor (or by B).

@@ -91,3 +91,18 @@ def test_pca_projection_keeps_equal_aspect_and_umap_does_not():
     umap = plots_latent.projection_scatter(coords, coords[:, 0], color_name="u1",
                                            method="umap")
     assert umap.layout.yaxis.scaleanchor is None
+
+
+def test_loss_bands_draw_median_and_range_per_group():
+    a = [np.array([4.0, 2.0, 1.0]), np.array([6.0, 3.0]), np.array([5.0, 2.5, 2.0])]
+    fig = plots.loss_bands({"α = 0": a, "α = 1": [np.array([1.0, np.nan, 0.5])]},
+                           colors={"α = 0": "rgb(10, 20, 30)"},
+                           failed={"#7 α=1 s=0": np.array([9.0, np.nan])})
+    band, median, band1, median1, bad = fig.data  # two traces a group, one a failed model
+    assert list(median.x) == [1, 2, 3] and list(median.y) == [5.0, 2.5, 1.5]
+    # the band's outline: the maxima left to right, then the minima right to left
+    assert list(band.y) == [6.0, 3.0, 2.0, 1.0, 2.0, 4.0]
+    assert band.fillcolor == "rgba(10, 20, 30, 0.2)" and median.line.color == "rgb(10, 20, 30)"
+    assert median.name == "α = 0 (median of 3)"
+    assert list(median1.x) == [1, 3] and list(median1.y) == [1.0, 0.5]  # nan left out
+    assert bad.name == "#7 α=1 s=0 (failed)" and bad.line.dash == "dash"
