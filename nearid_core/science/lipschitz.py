@@ -56,6 +56,15 @@ def _from_jacobians(jac: torch.Tensor) -> BiLipschitz:
     return BiLipschitz(b, dist, sv)
 
 
+def _apply(w: torch.Tensor, jac: torch.Tensor) -> torch.Tensor:
+    """``w @ jac`` for w (M, out, in) and jac (M, n, in, d_z), as one batched product per
+    model over all n * d_z columns. (Broadcasting ``w[:, None] @ jac`` copies w once per
+    point: (M, n, out, in), 5 GB for 48 models of width 128 at 1,638 points.)"""
+    m, n, inner, d_z = jac.shape
+    cols = jac.permute(0, 2, 1, 3).reshape(m, inner, n * d_z)  # (M, in, n * d_z)
+    return torch.bmm(w, cols).reshape(m, w.shape[1], n, d_z).permute(0, 2, 1, 3)
+
+
 def decoder_jacobians(model: EnsembleAE, z: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Jacobians of every decoder at its own latents, in closed form.
 
@@ -86,8 +95,7 @@ def decoder_jacobians(model: EnsembleAE, z: np.ndarray | torch.Tensor) -> torch.
         jac = None
         for k, (w, b) in enumerate(zip(ws, bs, strict=True)):  # w: (M, out, in)
             pre = torch.baddbmm(b.unsqueeze(-2), h, w.mT)  # (M, n, out)
-            step = w.unsqueeze(1)  # (M, 1, out, in)
-            jac = step.expand(-1, h.shape[1], -1, -1) if jac is None else step @ jac
+            jac = w.unsqueeze(1).expand(-1, h.shape[1], -1, -1) if jac is None else _apply(w, jac)
             if k < len(ws) - 1:
                 gate = torch.where(pre > 0, torch.ones((), dtype=dtype), slope)  # (M, n, out)
                 jac = jac * gate.unsqueeze(-1)  # (M, n, out, d_z)
