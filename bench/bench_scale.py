@@ -149,7 +149,7 @@ def _dask_point() -> dict:
 SERIES = (("train_s", "training (s)"), ("analysis_s", "analysis (s)"),
           ("rss_mb", "coordinator peak RSS (MB)"), ("tree_mb", "process tree peak RSS (MB)"))
 X_TITLES = {"models": "models M (6 leaks)", "samples": "samples n",
-            "size": "factors d_u (d_x = 16 d_u, width 32..128)"}
+            "size": "factors d_u (width 32..128, d_x = max(16 d_u, width))"}
 
 
 def plot(results: dict[str, list[dict]], path: str) -> None:
