@@ -48,48 +48,44 @@ MAX_CURVES = 48  # above this many models, one median and range per leak, not a 
 
 
 def _loss_figure(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
-    if len(runs) > MAX_CURVES:
-        return _loss_bands(runs, per_epoch)
-    curves, failed, colors, groups = {}, set(), {}, {}
+    """The loss chart: a line per model, or above ``MAX_CURVES`` models each leak's median
+    and range (a line per model would cost the browser most of a core at every redraw)."""
     by_leak = plots.leak_colors({r["leak"] for r in runs})
-    for r in runs:
-        label = f"#{r['index']} α={r['leak']:g} s={r['seed']}"
-        colors[label] = by_leak[r["leak"]]
-        groups[label] = f"α = {r['leak']:g}"
-        if per_epoch is not None and r["index"] in per_epoch:
-            curves[label] = per_epoch[r["index"]]
-        elif r["loss_history"]:
-            curves[label] = np.asarray(r["loss_history"], float)
-        if r["status"] == "failed":
-            failed.add(label)
     x_title = "epoch" if per_epoch is not None else "progress report (every ~0.5 s)"
-    return (plots.loss_curves(curves, failed=failed, colors=colors, groups=groups,
+    drawn = [(r, y) for r in runs if (y := _curve(r, per_epoch)) is not None]
+    if len(runs) > MAX_CURVES:
+        bands: dict[str, list[np.ndarray]] = {}
+        colors, failed = {}, {}
+        for r, y in drawn:
+            if r["status"] == "failed":
+                failed[_label(r)] = y
+                continue
+            bands.setdefault(_group(r), []).append(y)
+            colors[_group(r)] = by_leak[r["leak"]]
+        title = f"Training loss per leak: median and range over {len(runs)} models"
+        return (plots.loss_bands(bands, colors=colors, failed=failed, x_title=x_title,
+                                 title=title), bool(drawn))
+    curves = {_label(r): y for r, y in drawn}
+    return (plots.loss_curves(curves, failed={_label(r) for r in runs
+                                              if r["status"] == "failed"},
+                              colors={_label(r): by_leak[r["leak"]] for r in runs},
+                              groups={_label(r): _group(r) for r in runs},
                               x_title=x_title), bool(curves))
 
 
-def _loss_bands(runs: list[dict], per_epoch: dict[int, np.ndarray] | None):
-    """A large grid's losses: per leak, the median over its models and their range (a
-    line per model would cost the browser most of a core at every redraw)."""
-    by_leak = plots.leak_colors({r["leak"] for r in runs})
-    curves: dict[str, list[np.ndarray]] = {}
-    colors, failed = {}, {}
-    for r in runs:
-        if per_epoch is not None and r["index"] in per_epoch:
-            y = np.asarray(per_epoch[r["index"]], float)
-        elif r["loss_history"]:
-            y = np.asarray(r["loss_history"], float)
-        else:
-            continue
-        if r["status"] == "failed":
-            failed[f"#{r['index']} α={r['leak']:g} s={r['seed']}"] = y
-            continue
-        group = f"α = {r['leak']:g}"
-        curves.setdefault(group, []).append(y)
-        colors[group] = by_leak[r["leak"]]
-    x_title = "epoch" if per_epoch is not None else "progress report (every ~0.5 s)"
-    title = f"Training loss per leak: median and range over {len(runs)} models"
-    return (plots.loss_bands(curves, colors=colors, failed=failed, x_title=x_title,
-                             title=title), bool(curves or failed))
+def _curve(run: dict, per_epoch: dict[int, np.ndarray] | None) -> np.ndarray | None:
+    """A model's losses: per epoch when known, else the progress reports; None if none."""
+    if per_epoch is not None and run["index"] in per_epoch:
+        return np.asarray(per_epoch[run["index"]], float)
+    return np.asarray(run["loss_history"], float) if run["loss_history"] else None
+
+
+def _label(run: dict) -> str:
+    return f"#{run['index']} α={run['leak']:g} s={run['seed']}"
+
+
+def _group(run: dict) -> str:
+    return f"α = {run['leak']:g}"
 
 
 def _header(row: dict) -> None:

@@ -91,10 +91,15 @@ class Shape:
 MAX_ENSEMBLE = 48
 
 
+def chunk_count(n_models: int, workers: int) -> int:
+    """How many chunks a grid is cut into (``sweep.plan_chunks``): one per worker, or more
+    when a chunk would hold over ``MAX_ENSEMBLE`` models; never more than the models."""
+    return max(1, min(max(workers, -(-n_models // MAX_ENSEMBLE)), n_models))
+
+
 def chunk_sizes(n_models: int, workers: int) -> list[int]:
-    """Models per chunk, as ``sweep.plan_chunks`` cuts the grid: one chunk per worker, or
-    more when a chunk would hold over ``MAX_ENSEMBLE`` models; near-equal, largest first."""
-    k = max(1, min(max(workers, -(-n_models // MAX_ENSEMBLE)), n_models))
+    """Models per chunk, as ``sweep.plan_chunks`` cuts the grid: near-equal, largest first."""
+    k = chunk_count(n_models, workers)
     return [n_models // k + (i < n_models % k) for i in range(k)]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nearid_core.config import DataConfig, SweepConfig, sweep_from_dict, to_dict
-from nearid_core.engine.costs import MAX_ENSEMBLE
+from nearid_core.engine import costs
 from nearid_core.engine.executors import (
     Channel,
     executor_or_default,
@@ -141,9 +141,9 @@ def chunks(n_models: int, n_chunks: int) -> list[list[int]]:
 
 
 def plan_chunks(n_models: int, workers: int) -> list[list[int]]:
-    """The grid's cut: one chunk per worker, or more when one would hold over
-    ``MAX_ENSEMBLE`` models (``costs.chunk_sizes`` mirrors it)."""
-    return chunks(n_models, max(workers, -(-n_models // MAX_ENSEMBLE)))
+    """The grid's cut: ``costs.chunk_count`` near-equal contiguous chunks (one per worker,
+    or more when one would hold over ``MAX_ENSEMBLE`` models)."""
+    return chunks(n_models, costs.chunk_count(n_models, workers))
 
 
 def train_sweep(cfg: SweepConfig, *, executor: Executor | None = None,

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nearid_core.config import DataConfig, ModelConfig, SweepConfig, TrainConfig
+from nearid_core.engine import costs
 from nearid_core.runs.jobs import run_sweep_job, submit_sweep
 from nearid_core.runs.store import RunStore
 from nearid_core.science.models import EnsembleAE
@@ -171,7 +172,6 @@ def test_a_runner_never_leaves_a_job_queued(tmp_path, monkeypatch):
 
 
 def test_a_grid_larger_than_max_ensemble_is_cut_into_more_chunks(monkeypatch):
-    import nearid_core.studies.sweep as sweep_module
 
     submitted = []
 
@@ -182,7 +182,7 @@ def test_a_grid_larger_than_max_ensemble_is_cut_into_more_chunks(monkeypatch):
 
     with ThreadPoolExecutor(1) as ex:
         one = train_sweep(TINY, executor=ex)
-    monkeypatch.setattr(sweep_module, "MAX_ENSEMBLE", 1)
+    monkeypatch.setattr(costs, "MAX_ENSEMBLE", 1)
     with Counting(1) as ex:
         cut = train_sweep(TINY, executor=ex)
     assert sorted(submitted) == [[0], [1], [2], [3]]  # one model per ensemble
@@ -195,7 +195,7 @@ def test_a_grid_larger_than_max_ensemble_is_cut_into_more_chunks(monkeypatch):
 def test_progress_counts_chunks_not_yet_started_as_steps_to_go(monkeypatch):
     import nearid_core.studies.sweep as sweep_module
 
-    monkeypatch.setattr(sweep_module, "MAX_ENSEMBLE", 1)  # 4 chunks, one at a time
+    monkeypatch.setattr(costs, "MAX_ENSEMBLE", 1)  # 4 chunks, one at a time
     started, bad = [], []
     real = sweep_module.train_chunk
 
@@ -231,7 +231,7 @@ def _one_model_chunks(monkeypatch, fail_on: int | None = None):
     """Chunks of one model each, run one after another; chunk ``fail_on`` raises."""
     import nearid_core.studies.sweep as sweep_module
 
-    monkeypatch.setattr(sweep_module, "MAX_ENSEMBLE", 1)
+    monkeypatch.setattr(costs, "MAX_ENSEMBLE", 1)
     real, started = sweep_module.train_chunk, []
 
     def chunk(cfg_dict, indices, channel=None):
