@@ -11,12 +11,22 @@ Jacobians (float32 rounding).
 from __future__ import annotations
 
 import json
+import signal
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _dies_with_us() -> None:
+    """In the child: SIGTERM when this script ends, however it ends (a sweep then records
+    itself interrupted and stops its workers)."""
+    from nearid_core.engine.lifecycle import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -46,7 +56,8 @@ print(json.dumps({"s": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SEL
 
 def run(variant: str, m: int, n: int, out: Path) -> dict:
     done = subprocess.run([sys.executable, "-c", CHILD, variant, str(m), str(n), str(out)],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
+                          cwd=ROOT, capture_output=True, text=True, check=True,
+                          preexec_fn=_dies_with_us)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

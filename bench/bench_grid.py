@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _dies_with_us() -> None:
+    """In the child: SIGTERM when this script ends, however it ends (a sweep then records
+    itself interrupted and stops its workers)."""
+    from nearid_core.engine.lifecycle import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
 LEAKS = "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,0.95,1"
 GRID = ["--d-u", "6", "--d-x", "128", "--width", "128", "--leaks", LEAKS]
 
@@ -37,7 +47,7 @@ def run(seeds: int, scheduler: str | None = None) -> dict:
             cmd += ["--scheduler", scheduler]
         env = {**os.environ, "NEARID_HOME": home, "OMP_NUM_THREADS": "1"}
         t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, env=env, check=True)
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True, preexec_fn=_dies_with_us)
         wall = time.perf_counter() - t0
         doc = json.loads(out.read_text())
     t = doc["timings"]

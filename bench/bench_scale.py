@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _dies_with_us() -> None:
+    """In the child: SIGTERM when this script ends, however it ends (a sweep then records
+    itself interrupted and stops its workers)."""
+    from nearid_core.engine.lifecycle import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
 BASE = ["--leaks", "0,0.2,0.4,0.6,0.8,1", "--quiet"]
 AXES = {  # name -> [(x, extra sweep arguments)]
     "models": [(6 * s, ["--seeds", str(s)]) for s in (4, 8, 16, 32, 64)],
@@ -58,7 +68,7 @@ def run_point(extra: list[str], scheduler: str | None = None) -> dict:
         if scheduler:
             cmd += ["--scheduler", scheduler]
         env = {**os.environ, "NEARID_HOME": home, "OMP_NUM_THREADS": "1"}
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_dies_with_us)
         top, own, tree = psutil.Process(proc.pid), 0, 0
         while proc.poll() is None:
             try:
