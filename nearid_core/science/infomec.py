@@ -46,11 +46,12 @@ _AUTHORS_TOL, _AUTHORS_MAX_ITER = 1e-10, 1000
 _FAST_LOGISTIC = True
 _FAST_TOL, _FAST_MAX_ITER = 1e-10, 100
 # Separable classes (no finite optimum): the authors' fit heads for infinity and its value is
-# wherever the solver stops. Newton stalls there in round-off with a gradient near 1e-10;
-# such a fit is kept when its gradient is below this (within 1e-7 of scikit-learn's InfoE
-# over the 144 latents of three default sweeps, before and after ICA; tests/core/
-# test_logistic.py checks noise-free latents).
-_AUTHORS_STALL = 1e-8
+# wherever the solver stops. Newton's steps stop where the probabilities saturate (the Hessian
+# turns singular) or the objective no longer falls in float64, with a gradient of 1e-10 to
+# 1e-4 (about 0.05 at the start); such a fit is kept, within 3e-4 of where scikit-learn's
+# solver would stop (tests/core/test_logistic.py). scikit-learn still runs where Newton made
+# no such progress (a singular Hessian from the start: collinear latents).
+_AUTHORS_STALL = 1e-3
 
 INFOE_PROTOCOL_TEXT = (
     "InfoE (explicitness) = mean over factors of 1 − (log-loss of a multinomial logistic "
@@ -240,8 +241,9 @@ def infoe_authors(z, v) -> float:
     and is never below that of a model with no latents. The fit is unpenalised, so InfoE
     is invariant to any invertible linear map of ``z`` (``INFOE_ICA_TEXT``); for a factor
     that the latents separate perfectly the optimum is at infinity and the value is the
-    solver's approach to 1. Solved to tol 1e-10 (their lbfgs stops at 100 iterations), by
-    ``logistic.fit_multinomial``, or by sklearn where that does not converge.
+    solver's approach to 1 (here where Newton's steps stop, within 3e-4 of where sklearn's
+    stops). Solved to tol 1e-10 (their lbfgs stops at 100 iterations), by
+    ``logistic.fit_multinomial``, or by sklearn where Newton makes no progress.
     """
     zs = _standardise(np.asarray(z, dtype=np.float64))
     scores = []

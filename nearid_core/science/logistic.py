@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.blas import dsyrk as _syrk
+from scipy.linalg.lapack import dposv as _posv
 
 __all__ = ["MultinomialFit", "fit_multinomial"]
 
@@ -66,15 +67,18 @@ class MultinomialFit:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.coef.shape[1]:
             raise ValueError(f"X must have shape (n_samples, {self.coef.shape[1]}), got {X.shape}")
-        return _softmax(X @ self.coef.T + self.intercept)[0]
+        return _softmax(self.coef @ X.T + self.intercept[:, None])[0].T
 
 
 @dataclass(frozen=True, eq=False)
 class _Problem:
-    xa: np.ndarray  # (n, q): features then a column of ones, q = p + 1
+    # Arrays run over rows last, (K, n) and (q, n): reductions over the K classes of each row
+    # are then contiguous, several times faster than along a short last axis.
+    xt: np.ndarray  # (q, n): features then a row of ones, q = p + 1
     outer: np.ndarray  # (n, q*q): row-wise xa ⊗ xa, for the Hessian's diagonal blocks
-    picked: np.ndarray  # (n,) flat index of each row's own class in an (n, K) array
+    picked: np.ndarray  # (n,) flat index of each row's own class in a (K, n) array
     w: np.ndarray  # (n,) sample weights / their sum
+    sw: np.ndarray  # (n,) their square roots
     lam: float  # 1 / (C * sum of weights); 0 when unpenalised
     pen: np.ndarray  # (K, q) 1 where the penalty applies (weights of free classes)
     m: int  # parameters solved for: the first m of theta.ravel(); the others stay at 0
@@ -85,25 +89,27 @@ def _problem(xa, codes, s, k, lam, pen, m) -> _Problem:
     n, q = xa.shape
     kk, a, b = np.meshgrid(np.arange(k), np.arange(q), np.arange(q), indexing="ij")
     rows, cols = (kk * q + a).ravel(), (kk * q + b).ravel()  # (K*q*q,) in blocks' order
-    sel = (rows < m) & (cols < m)
-    return _Problem(xa=xa, outer=(xa[:, :, None] * xa[:, None, :]).reshape(n, q * q),
-                    picked=np.arange(n) * k + codes, w=s / s.sum(), lam=lam, pen=pen, m=m,
-                    blocks=(rows[sel], cols[sel], np.flatnonzero(sel)))
+    sel = (rows < m) & (cols < m) & (rows <= cols)  # the upper triangle, which LAPACK reads
+    w = s / s.sum()
+    return _Problem(xt=np.ascontiguousarray(xa.T),
+                    outer=(xa[:, :, None] * xa[:, None, :]).reshape(n, q * q),
+                    picked=codes * n + np.arange(n), w=w, sw=np.sqrt(w), lam=lam, pen=pen,
+                    m=m, blocks=(rows[sel], cols[sel], np.flatnonzero(sel)))
 
 
 def _softmax(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise softmax and log-sum-exp of (n, K) scores, overflow-safe; overwrites eta."""
-    m = eta.max(axis=1)  # (n,)
-    eta -= m[:, None]
+    """Softmax over axis 0 and log-sum-exp of (K, n) scores, overflow-safe; overwrites eta."""
+    m = eta.max(axis=0)  # (n,)
+    eta -= m
     np.exp(eta, out=eta)
-    total = eta @ np.ones(eta.shape[1])  # a matrix product: numpy's short-row sum is slow
-    eta /= total[:, None]
+    total = eta.sum(axis=0)
+    eta /= total
     return eta, m + np.log(total)
 
 
 def _value(pb: _Problem, theta: np.ndarray) -> tuple[float, np.ndarray]:
-    """Objective at ``theta`` (K, q) and the probabilities (n, K) there."""
-    eta = pb.xa @ theta.T  # (n, K)
+    """Objective at ``theta`` (K, q) and the probabilities (K, n) there."""
+    eta = theta @ pb.xt  # (K, n)
     own = eta.ravel()[pb.picked]  # (n,) score of each row's class
     proba, lse = _softmax(eta)
     loss = pb.w @ (lse - own)
@@ -112,30 +118,35 @@ def _value(pb: _Problem, theta: np.ndarray) -> tuple[float, np.ndarray]:
 
 def _gradient(pb: _Problem, theta: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Gradient over the free parameters, shape (m,)."""
-    resid = proba * pb.w[:, None]  # (n, K)
+    resid = proba * pb.w  # (K, n)
     resid.ravel()[pb.picked] -= pb.w
-    grad = resid.T @ pb.xa + pb.lam * pb.pen * theta  # (K, q)
+    grad = resid @ pb.xt.T + pb.lam * pb.pen * theta  # (K, q)
     return grad.ravel()[: pb.m]
 
 
 def _hessian(pb: _Problem, proba: np.ndarray) -> np.ndarray:
-    """Hessian over the free parameters: blockdiag_k(Xaᵀ diag(w P_k) Xa) − YᵀY + λ·pen."""
-    n, q = pb.xa.shape
-    k = proba.shape[1]
-    wp = proba * pb.w[:, None]  # (n, K)
-    blocks = (wp.T @ pb.outer).ravel()  # (K*q*q,): K blocks of (q, q)
-    sp = proba * np.sqrt(pb.w)[:, None]  # (n, K)
-    y = np.empty((n, k, q))
-    for a in range(q):  # q short loops beat one broadcast with a 3-wide inner axis
-        np.multiply(sp, pb.xa[:, a : a + 1], out=y[:, :, a])
-    y = y.reshape(n, k * q)[:, : pb.m]  # (n, m): Y of the free parameters
-    hess = y.T @ y  # (m, m)
-    hess *= -1.0
+    """Upper triangle of the Hessian over the free parameters (the lower one is not set):
+    blockdiag_k(Xaᵀ diag(w P_k) Xa) − YᵀY + λ·pen, with Y[i, (k, a)] = √w_i P_ik xa_ia."""
+    k, n = proba.shape
+    q = pb.xt.shape[0]
+    blocks = ((proba * pb.w) @ pb.outer).ravel()  # (K*q*q,): K blocks of (q, q)
+    sp = proba * pb.sw  # (K, n)
+    y = (sp[:, None, :] * pb.xt[None, :, :]).reshape(k * q, n)[: pb.m]  # (m, n): Yᵀ
+    hess = _syrk(-1.0, y.T, trans=1)  # −YᵀY, upper triangle: half a full product's work
     rows, cols, sel = pb.blocks
     hess[rows, cols] += blocks[sel]
     idx = np.arange(pb.m)
     hess[idx, idx] += pb.lam * pb.pen.ravel()[: pb.m]
     return hess
+
+
+def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray | None:
+    """−hess⁻¹ grad by Cholesky of the upper triangle; None where it is not positive definite
+    or not finite."""
+    if not np.isfinite(hess.sum()):  # the lower triangle is 0: one sum checks the upper
+        return None
+    _, x, info = _posv(hess, -grad, lower=0, overwrite_a=1)
+    return x if info == 0 else None
 
 
 def _line_search(pb, theta, f, grad, step):
@@ -163,12 +174,9 @@ def _newton(pb: _Problem, theta: np.ndarray, tol: float, max_iter: int, stop: st
     for it in range(max_iter):
         grad = _gradient(pb, theta, proba)
         gmax = float(np.abs(grad).max())
-        try:
-            step = -cho_solve(cho_factor(_hessian(pb, proba)), grad)
-        except (LinAlgError, ValueError):
-            return theta, False, it, gmax  # singular Hessian (ValueError: non-finite)
-        if not np.all(np.isfinite(step)):
-            return theta, False, it, gmax
+        step = _solve(_hessian(pb, proba), grad)
+        if step is None or not np.all(np.isfinite(step)):
+            return theta, False, it, gmax  # singular or non-finite Hessian
         if gmax <= tol:
             if stop == "decrement" and -0.5 * float(grad.ravel() @ step.ravel()) <= tol:
                 return theta, True, it, gmax  # scikit-learn's NewtonSolver stops here too
