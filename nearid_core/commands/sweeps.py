@@ -50,8 +50,12 @@ L_LEGEND = ("L_max_max / L_max_mean: max / mean over seeds of each model's max B
 
 
 def cmd_sweep(args) -> int:
+    from nearid_core.engine.dask_engine import scheduler_address
+    from nearid_core.engine.executors import executor_workers, prestart_pool
+
+    if scheduler_address(args.scheduler) is None:
+        prestart_pool()  # the workers' imports overlap this process's own
     from nearid_core.engine.budget import BudgetError, check_budget
-    from nearid_core.engine.executors import executor_workers
     from nearid_core.engine.lifecycle import handle_signals
     from nearid_core.runs.jobs import run_sweep_job, submit_sweep
 

@@ -22,6 +22,7 @@ import threading
 import types
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import forkserver
 from multiprocessing.context import (
     ForkServerContext,
     ForkServerProcess,
@@ -143,12 +144,31 @@ def default_workers() -> int:
 _MANAGER_JOIN_S = 10.0  # bounds a wait that takes milliseconds once the workers are dead
 
 
+# What the fork server imports once for every worker it forks: torch, training and the
+# analysis (scikit-learn's first import alone is about 1.3 s, in each worker otherwise).
+_PRELOAD = ["torch", "nearid_core.studies.sweep", "nearid_core.studies.analysis"]
+
+
+def _pool_context() -> ForkServerContext:
+    ctx = _ForkServerContext()  # children never run the parent's __main__ again
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def prestart_pool() -> None:
+    """Start the fork server now: it imports torch and the science (about 3 s) on the other
+    core while this process does its own imports, and the pool made later forks its
+    workers from it at once. It exits with this process."""
+    _pool_context()
+    with _plain_main():
+        forkserver.ensure_running()
+
+
 class NearidPool(ProcessPoolExecutor):
     """A local process pool with a progress queue and a stop event shared by its workers."""
 
     def __init__(self, workers: int | None = None) -> None:
-        ctx = _ForkServerContext()  # children never run the parent's __main__ again
-        ctx.set_forkserver_preload(["torch", "nearid_core.studies.sweep"])
+        ctx = _pool_context()
         self.progress, self.stop = ctx.Queue(), ctx.Event()
         lifeline, self._lifeline = ctx.Pipe(duplex=False)  # workers read, the owner holds
         super().__init__(max_workers=workers or default_workers(), mp_context=ctx,

@@ -37,10 +37,16 @@ from nearid_core.runs.runner import (  # noqa: F401 - ensure_runner, runner_aliv
     wake_socket,
 )
 from nearid_core.runs.store import RunStore
-from nearid_core.science.lipschitz import generator_bilipschitz
 from nearid_core.science.training import DONE
 from nearid_core.studies.analysis import SweepAnalysis, analyse_sweep
-from nearid_core.studies.sweep import ModelOutcome, Progress, dataset_for, leak_table, train_sweep
+from nearid_core.studies.sweep import (
+    ModelOutcome,
+    Progress,
+    dataset_for,
+    generator_summary,
+    leak_table,
+    train_sweep,
+)
 
 PROGRESS_WRITE_S = 0.5  # at most two progress writes a second
 
@@ -188,8 +194,8 @@ class _ChunkSaver:
 
 def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
              outcomes: list[ModelOutcome], ex: Executor, marks: dict) -> SweepAnalysis:
-    ds = dataset_for(cfg)
-    u = ds.u_test
+    generator = ex.submit(generator_summary, cfg)
+    u = dataset_for(cfg).u_test
     done = [(o.index, o.leak, o.latents) for o in outcomes if o.status == DONE]
     lipschitz = {o.index: o.lipschitz for o in outcomes if o.status == DONE}
     analysis = analyse_sweep(leak_table(cfg, outcomes), done, u, executor=ex, seed=cfg.seed,
@@ -202,8 +208,7 @@ def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str
             metrics = {"recon_mse": o.recon_mse, **o.lipschitz, **analysis.per_model[o.index]}
             store.set_run_result(rid, metrics=metrics, timings={"train_s": o.seconds})
     doc = analysis.to_json()
-    # The ground truth's own B: 1 for an isometric generator (rolled, linear).
-    doc["generator"] = generator_bilipschitz(ds.generator, u[:2000]).summary(0)
+    doc["generator"] = generator.result()  # the ground truth's own B
     store.set_sweep_analysis(sweep_id, doc)
     marks["stored"] = time.time()
     return analysis
@@ -316,18 +321,9 @@ def warm_pool(workers: int | None = None):
     pool = process_pool(workers)
     k = workers or default_workers()
     futures = [pool.submit(_warm_worker) for _ in range(k)]
-    _warm_owner()  # meanwhile, this process's own first calls (B of the generator)
     for fut in futures:
         fut.result()
     return pool
-
-
-def _warm_owner() -> None:
-    from nearid_core.config import DataConfig, TrainConfig
-
-    cfg = SweepConfig(data=DataConfig(n=64), train=TrainConfig(batch_size=32))
-    ds = dataset_for(cfg)
-    generator_bilipschitz(ds.generator, ds.u_test[:32])
 
 
 def _warm_worker() -> None:

@@ -24,7 +24,11 @@ from nearid_core.engine.executors import (
     task_channel,
 )
 from nearid_core.science.data import Dataset, make_data
-from nearid_core.science.lipschitz import decoder_bilipschitz, orthogonal_bound
+from nearid_core.science.lipschitz import (
+    decoder_bilipschitz,
+    generator_bilipschitz,
+    orthogonal_bound,
+)
 from nearid_core.science.training import (
     CANCELLED,
     DONE,
@@ -89,6 +93,14 @@ def dataset_for(cfg: SweepConfig) -> Dataset:
 @functools.lru_cache(maxsize=1)
 def _dataset(data: DataConfig, holdout: float) -> Dataset:
     return make_data(data, holdout=holdout)
+
+
+def generator_summary(cfg: SweepConfig, n: int = 2000) -> dict:
+    """The data generator's own B(u) at the first ``n`` held-out factors, summarised: the
+    ground truth's, 1 for an isometric generator (rolled, linear). A pool task: a worker
+    has torch's autograd warm, where a fresh owner's first call costs about 0.5 s."""
+    ds = dataset_for(cfg)
+    return generator_bilipschitz(ds.generator, ds.u_test[:n]).summary(0)
 
 
 def train_chunk(cfg_dict: dict, indices: list[int], channel=None) -> list[ModelOutcome]:
