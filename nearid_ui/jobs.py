@@ -77,14 +77,20 @@ def start(store: RunStore, cfg: SweepConfig, *, name: str = "") -> str:
     may still be importing, before it holds the store's lock, and an on-demand runner
     started now would take the lock first, send the warm one away, and leave the store
     without a warm runner once the queue is empty (seen on a fresh store, where the
-    Playground queues its grid on the page load that starts the warm runner). If that warm
-    runner fails to start, the page's live progress offers to restart one.
+    Playground queues its grid on the page load that starts the warm runner). It is woken
+    all the same: once listening it takes the sweep at once, instead of at its next look
+    at the queue (up to ``WAKE_POLL_S``, 2 s, later); before that, its first look finds it.
+    If that warm runner fails to start, the page's live progress offers to restart one.
     """
     from nearid_core.runs.jobs import submit_sweep
+    from nearid_core.runs.runner import wake_runner
 
     sweep_id = submit_sweep(store, cfg, name=name)
-    if runner_enabled() and not warm_runner_starting():
-        ensure_runner(store)
+    if runner_enabled():
+        if warm_runner_starting():
+            wake_runner(store)
+        else:
+            ensure_runner(store)
     return sweep_id
 
 

@@ -71,10 +71,11 @@ def test_keep_warm_starts_a_warm_runner_or_with_stay_0_only_an_on_demand_one(
     assert not jobs.keep_warm(store) and on_demand == [store]
 
 
-def test_a_submission_leaves_a_starting_warm_runner_to_take_it(tmp_path, monkeypatch):
+def test_a_submission_wakes_a_starting_warm_runner_and_starts_no_other(tmp_path, monkeypatch):
     # An on-demand runner started while the warm one imports would take the lock first and
     # send the warm one away: the store would be left without a warm runner.
     from nearid_core.config import DataConfig, SweepConfig, TrainConfig
+    from nearid_core.runs.runner import wake_socket
     from nearid_core.runs.store import RunStore
     from nearid_ui import jobs
 
@@ -86,7 +87,10 @@ def test_a_submission_leaves_a_starting_warm_runner_to_take_it(tmp_path, monkeyp
                       seeds=1)
     monkeypatch.setattr(jobs, "_SPAWNED", {"at": time.monotonic()})  # just started one
     assert jobs.warm_runner_starting()
-    jobs.start(store, cfg)
+    with wake_socket(store.home) as wake:  # the warm runner, listening
+        jobs.start(store, cfg)
+        wake.settimeout(10.0)
+        assert wake.recv(64) == b"wake"  # woken at once, not found at its next 2-s look
     assert on_demand == []  # left to the warm runner, which drains the queue once warm
     monkeypatch.setattr(jobs, "_SPAWNED", {"at": -1e9})  # none started lately
     jobs.start(store, cfg, name="again")
