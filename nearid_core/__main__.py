@@ -7,6 +7,7 @@ changed); 128 + signal number when a signal ended it (130 for Ctrl-C, 143 for SI
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sqlite3
@@ -153,5 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGPIPE
 
 
+def _exit(code: int) -> None:
+    """Exit with ``code`` as a normal exit does (output flushed, atexit handlers run: the
+    pool's fork server stopped, its temporary folder removed), without the interpreter's
+    teardown of torch, scikit-learn and their modules: 0.8 s after a sweep, measured."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # flushed in main(); a reader gone meanwhile
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
