@@ -145,8 +145,10 @@ _MANAGER_JOIN_S = 10.0  # bounds a wait that takes milliseconds once the workers
 
 
 # What the fork server imports once for every worker it forks: torch, training and the
-# analysis (scikit-learn's first import alone is about 1.3 s, in each worker otherwise).
-_PRELOAD = ["torch", "nearid_core.studies.sweep", "nearid_core.studies.analysis"]
+# analysis with the scikit-learn it calls (imported where it runs, so that an owner that
+# only coordinates never pays for it; 1.2-1.7 s in each worker otherwise).
+_PRELOAD = ["torch", "nearid_core.studies.sweep", "nearid_core.studies.analysis",
+            "sklearn.decomposition", "sklearn.linear_model", "sklearn.preprocessing"]
 
 
 def _pool_context() -> ForkServerContext:
