@@ -36,6 +36,12 @@ def _preload() -> None:
     torch.set_num_threads(1)  # the app shares two cores with training workers
     import plotly.graph_objects as go
 
+    # The core imports scikit-learn only where it fits; the pages' first ICA or metric
+    # would otherwise import it (1.2-1.7 s) on the way to a sweep's results.
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+
     import nearid_core.runs.jobs  # noqa: F401 - the warm-up button submits through it
     import nearid_core.science.metrics  # noqa: F401
     import nearid_core.views.explore  # noqa: F401
