@@ -29,8 +29,9 @@ MB = 2**20
 # Measured: RSS after `import torch, nearid_core.studies.sweep` (283 MB); the fork server and every
 # pool worker start from it.
 BASE_TORCH = 270 * MB
-# Measured: scipy + scikit-learn + the analysis modules on top (436 MB in all); the main
-# process imports them, a worker on its first analysis task.
+# Measured: scipy + scikit-learn + the analysis modules on top (436 MB in all); the fork
+# server imports them for its workers. The main process no longer imports scikit-learn
+# (issue 13), so for it this is an upper bound.
 BASE_ANALYSIS = 150 * MB
 # Measured: a worker's RSS above BASE_TORCH after training and measuring the smallest
 # chunk (torch.func, autograd and LAPACK buffers, the 64 MB of free heap training keeps).
@@ -231,14 +232,18 @@ R_MATMUL, R_ELEMENT, R_QR = 41e9, 3.3e8, 4.9e9
 POINT_S, ENTRY_S = 1.2e-6, 45e-9  # B(z): per (model, point) and per Jacobian entry
 DATA_S = 20e-9  # building the data, per value of x (mostly first touch of its pages)
 # Measured, on the reference machine shared with other work (load average about 2):
-START_S = 4.5  # the command: interpreter, torch, scipy / scikit-learn, the store, output
-POOL_S = 2.5  # the pool's fork server imports torch before the first worker starts
-ANALYSIS_START_S = 2.0  # a worker's first analysis task imports scipy / scikit-learn
+# Start-up refitted 2026-11-29 (issue 13, `bench/bench_cli.py`, medians of 5): the command
+# takes the sweep 3.6 s after it starts (interpreter, torch, the store), while the fork
+# server it started first imports torch, the analysis and scikit-learn beside it; the
+# first step follows 0.8-1.1 s later; workers start their first analysis task warm.
+START_S = 3.6
+POOL_S = 1.0
+ANALYSIS_START_S = 0.0  # kept for the warm/cold split: the fork server preloads it all
 SAVE_S = 0.02  # per model: its arrays and weights into the store
 # Analysing one model: fixed + per d_z * d_u, at 1,638 held-out rows. Refitted 2026-11-29
-# after the vectorised MI and logistic fits: the default sweep's analysis took 5.2-5.7 s
-# from the command line (2 cold workers: ANALYSIS_START_S + 24 models + 36 pairs over 2).
-MODEL_S = (0.15, 0.025)
+# (issue 13: InfoE's Newton fits, no scikit-learn fallback on separable bins): the default
+# sweep's analysis took 2.2-2.6 s from the command line (24 models + 36 pairs over 2).
+MODEL_S = (0.10, 0.016)
 PAIR_S, PAIR_ROW_S = 0.02, 1.5e-6  # one pair of seeds: fixed, per held-out row
 
 def step_work(s: Shape, m: int) -> float:
