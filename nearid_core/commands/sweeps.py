@@ -50,14 +50,9 @@ L_LEGEND = ("L_max_max / L_max_mean: max / mean over seeds of each model's max B
 
 
 def cmd_sweep(args) -> int:
-    from nearid_core.engine.dask_engine import scheduler_address
-    from nearid_core.engine.executors import executor_workers, prestart_pool
-
-    if scheduler_address(args.scheduler) is None:
-        prestart_pool()  # the workers' imports overlap this process's own
     from nearid_core.engine.budget import BudgetError, check_budget
+    from nearid_core.engine.executors import executor_workers, prestart_pool
     from nearid_core.engine.lifecycle import handle_signals
-    from nearid_core.runs.jobs import run_sweep_job, submit_sweep
 
     cfg = sweep_config(args)
     limits = _check_outputs(args)
@@ -70,6 +65,10 @@ def cmd_sweep(args) -> int:
         if cluster is not None:
             cluster.shutdown()
         raise UsageError(str(err)) from None
+    if cluster is None:  # the pool's fork server imports torch and the science meanwhile
+        prestart_pool()
+    from nearid_core.runs.jobs import run_sweep_job, submit_sweep
+
     store = open_store(create=True)
     if not args.quiet:
         where = f" on the Dask cluster at {cluster.address}" if cluster is not None else ""
