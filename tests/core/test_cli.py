@@ -46,6 +46,21 @@ def test_help_explains_the_leak_convention(tmp_path):
     assert "negative slope 1 - alpha" in out and "--json" in out and "--report" in out
 
 
+def test_the_fast_exit_keeps_exit_codes_output_and_a_profilers_results(tmp_path):
+    # The command leaves by os._exit once its output is flushed (skipping the interpreter's
+    # teardown), except under a profiler, which writes its results after the command.
+    res = nearid("sweep", "--leaks", "a,b", home=tmp_path, check_rc=2)
+    assert res.stderr.startswith("nearid: error:")
+    assert "--leaks" in nearid("sweep", "--help", home=tmp_path, check_rc=0).stdout
+    prof = tmp_path / "cli.prof"
+    env = dict(os.environ, NEARID_HOME=str(tmp_path))
+    run = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m",
+                          "nearid_core", "list"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert prof.stat().st_size > 0
+
+
 def test_sweep_is_reproducible_and_browsable(tmp_path):
     home = tmp_path / "store"
     docs = []
