@@ -144,10 +144,11 @@ def default_workers() -> int:
 _MANAGER_JOIN_S = 10.0  # bounds a wait that takes milliseconds once the workers are dead
 
 
-# What the fork server imports once for every worker it forks: torch, training and the
-# analysis with the scikit-learn it calls (imported where it runs, so that an owner that
-# only coordinates never pays for it; 1.2-1.7 s in each worker otherwise).
+# What the fork server imports once for every worker it forks: torch, training, and the
+# analysis's science with the scikit-learn it calls (imported where they run, so that an
+# owner that only coordinates never pays for them; 2-3 s in each worker otherwise).
 _PRELOAD = ["torch", "nearid_core.studies.sweep", "nearid_core.studies.analysis",
+            "nearid_core.science.alignment", "nearid_core.science.metrics",
             "sklearn.decomposition", "sklearn.linear_model", "sklearn.preprocessing"]
 
 

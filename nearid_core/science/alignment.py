@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.linalg import lstsq, orthogonal_procrustes
 
+from nearid_core.science.groups import GROUPS
 from nearid_core.science.ica import IcaResult, fit_ica
 from nearid_core.science.kernels import (
     check_pair,
@@ -34,7 +35,6 @@ __all__ = [
     "diameter", "ica_efficiency", "pairwise_errors", "signed_matching", "split_fit_eval",
 ]
 
-GROUPS = ("perm", "rigid", "linear", "ica")
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nearid_core.science.alignment import GROUPS, alignment_errors, pairwise_errors
 from nearid_core.science.fits import NA, origin_fit
-from nearid_core.science.ica import fit_ica
-from nearid_core.science.kernels import split_fit_eval
-from nearid_core.science.metrics import disentanglement_scores
+from nearid_core.science.groups import GROUPS
 from nearid_core.studies import summary
 from nearid_core.studies.claims import claim_rows
 
@@ -45,6 +42,13 @@ def analyse_model(z: np.ndarray, u: np.ndarray, *, seed: int = 0) -> tuple[dict,
     ICA is fitted on the same fit half as every metric's own fitting, so the "after"
     scores are out of sample.
     """
+    # The science is imported where it runs (pool workers have it preloaded): the sweep's
+    # coordinator, which only gathers results, never imports scipy.stats and the rest.
+    from nearid_core.science.alignment import alignment_errors
+    from nearid_core.science.ica import fit_ica
+    from nearid_core.science.kernels import split_fit_eval
+    from nearid_core.science.metrics import disentanglement_scores
+
     fit, _ = split_fit_eval(z.shape[0], seed=seed)
     ica = fit_ica(z[fit], seed=seed)
     z_ica = ica.transform(z)  # (n, d_z)
@@ -64,6 +68,8 @@ def analyse_model(z: np.ndarray, u: np.ndarray, *, seed: int = 0) -> tuple[dict,
 
 def analyse_pairs(zs: list[np.ndarray], *, seed: int = 0) -> list[dict]:
     """Statistical identifiability: alignment errors for every pair of seeds."""
+    from nearid_core.science.alignment import pairwise_errors
+
     return pairwise_errors(zs, seed=seed) if len(zs) >= 2 else []
 
 

@@ -25,7 +25,7 @@ def test_core_does_not_import_streamlit():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-def test_a_sweeps_coordinator_does_not_import_scikit_learn():
+def test_a_sweeps_coordinator_does_not_import_the_analysis_science():
     # The sweep command's own process only coordinates (its pool's workers fit): importing
     # scikit-learn there cost 1.2-1.7 s of the command's start-up (issue 13). The workers
     # get it from the fork server's preload instead.
@@ -33,13 +33,15 @@ def test_a_sweeps_coordinator_does_not_import_scikit_learn():
         "import sys\n"
         "import nearid_core.__main__, nearid_core.commands.sweeps, nearid_core.runs.jobs\n"
         "import nearid_core.studies.analysis, nearid_core.studies.sweep\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'\n"
+        "             or m in ('scipy.stats', 'nearid_core.science.metrics'))\n"
         "assert not bad, bad[:5]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     from nearid_core.engine.executors import _PRELOAD
 
-    assert {"sklearn.decomposition", "sklearn.linear_model"} <= set(_PRELOAD)
+    assert {"sklearn.decomposition", "sklearn.linear_model", "nearid_core.science.metrics",
+            "nearid_core.science.alignment"} <= set(_PRELOAD)
 
 
 def _imported(path: Path) -> set[str]:
