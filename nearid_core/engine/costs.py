@@ -233,16 +233,16 @@ POINT_S, ENTRY_S = 1.2e-6, 45e-9  # B(z): per (model, point) and per Jacobian en
 DATA_S = 20e-9  # building the data, per value of x (mostly first touch of its pages)
 # Measured, on the reference machine shared with other work (load average about 2):
 # Start-up refitted 2026-11-29 (issue 13, `bench/bench_cli.py`, medians of 5): the command
-# takes the sweep 3.6 s after it starts (interpreter, torch, the store), while the fork
-# server it started first imports torch, the analysis and scikit-learn beside it; the
-# first step follows 0.8-1.1 s later; workers start their first analysis task warm.
-START_S = 3.6
-POOL_S = 1.0
+# takes the sweep 1.8 s after it starts (interpreter, torch, the store), while the fork
+# server it started imports torch, the analysis and scikit-learn beside it; the first step
+# follows 2.0 s later, once that is done; workers start their first analysis task warm.
+START_S = 1.8
+POOL_S = 2.0
 ANALYSIS_START_S = 0.0  # kept for the warm/cold split: the fork server preloads it all
 SAVE_S = 0.02  # per model: its arrays and weights into the store
 # Analysing one model: fixed + per d_z * d_u, at 1,638 held-out rows. Refitted 2026-11-29
 # (issue 13: InfoE's Newton fits, no scikit-learn fallback on separable bins): the default
-# sweep's analysis took 2.2-2.6 s from the command line (24 models + 36 pairs over 2).
+# sweep's analysis took 1.8-2.8 s from the command line (24 models + 36 pairs over 2).
 MODEL_S = (0.10, 0.016)
 PAIR_S, PAIR_ROW_S = 0.02, 1.5e-6  # one pair of seeds: fixed, per held-out row
 
