@@ -50,12 +50,13 @@ FILES = {"Data": "data_page", "Train": "train_page", "Bi-Lipschitz": "bilipschit
          "Identifiability": "identifiability_page", "ICA": "ica_page", "Paper": "paper_page"}
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, NEARID_HOME=str(home), OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+def start_server(home: Path, port: int, root: Path = ROOT) -> subprocess.Popen:
+    """The app of the source tree ``root`` (another commit: ``git worktree add``)."""
+    env = dict(os.environ, NEARID_HOME=str(home), OMP_NUM_THREADS="1", PYTHONPATH=str(root))
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address",
+        [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.address",
          "127.0.0.1", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=_server_dies_with_parent)
 
 
@@ -163,44 +164,61 @@ def _wait_warm(home: Path, timeout: float) -> float | None:
     return None
 
 
-def warmup_only(preset: str, repeat: int, cold: bool) -> int:
+def warmup_only(preset: str, repeat: int, cold: bool, trees: list[Path] | None = None) -> int:
     """Button -> charts, each time on a fresh server and an empty store. The button is
     pressed once the warm runner is ready (a user reading Home first), or at once with
-    ``cold``."""
+    ``cold``. With several source ``trees`` the presses alternate between them."""
+    trees = trees or [ROOT]
+    times: dict[Path, list[float]] = {t: [] for t in trees}
+    for _ in range(repeat):
+        for tree in trees:
+            chart = _one_warmup(preset, cold, tree)
+            times[tree].append(chart)
+            label = f"{tree.name}, " if len(trees) > 1 else ""
+            print(f"  {label}{preset}: button -> first chart {chart:.1f} s", flush=True)
+    for tree, ts in times.items():
+        label = f" [{tree.name}]" if len(trees) > 1 else ""
+        print(f"warm-up ({preset} preset, {'cold' if cold else 'warm'} runner){label}, button "
+              f"-> first Identifiability chart: median {statistics.median(ts):.1f} s of "
+              f"{repeat} ({os.cpu_count()} CPUs)")
+    if len(trees) == 2:
+        a, b = trees
+        ratios = [x / y for x, y in zip(times[a], times[b], strict=True)]
+        print(f"{a.name} / {b.name}: median ratio of paired presses "
+              f"{statistics.median(ratios):.2f}")
+    return 0
+
+
+def _one_warmup(preset: str, cold: bool, tree: Path) -> float:
+    """One press on a fresh server of ``tree``; prints its timeline, returns the seconds
+    from the press to the first chart."""
     from playwright.sync_api import sync_playwright
 
-    times = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            t_start = time.perf_counter()
-            proc = start_server(Path(tmp), port)
-            try:
-                _wait_healthy(url, proc, 120)
-                with sync_playwright() as pw:
-                    browser = launch_chromium(pw)
-                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    page.goto(url)
-                    page.locator("h1").first.wait_for(timeout=120_000)
-                    if not cold:
-                        warm = _wait_warm(Path(tmp), 120)
-                        ready = (f"{time.perf_counter() - t_start:.1f} s after the server "
-                                 "started" if warm is not None else "never")
-                        print(f"    runner warm: {ready}")
-                    t_click, heading, chart, sweep = warmup(page, url, preset)
-                    times.append(chart)
-                    browser.close()
-                print("    " + _timeline(RunStore(Path(tmp)).get_sweep(sweep), t_click,
-                                         heading, chart))
-            finally:
-                proc.terminate()
-                proc.wait(timeout=10)
-        print(f"  {preset}: button -> first chart {times[-1]:.1f} s", flush=True)
-    print(f"warm-up ({preset} preset, {'cold' if cold else 'warm'} runner), button -> "
-          f"first Identifiability chart: median {statistics.median(times):.1f} s of {repeat} "
-          f"({os.cpu_count()} CPUs)")
-    return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        t_start = time.perf_counter()
+        proc = start_server(Path(tmp), port, tree)
+        try:
+            _wait_healthy(url, proc, 120)
+            with sync_playwright() as pw:
+                browser = launch_chromium(pw)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(url)
+                page.locator("h1").first.wait_for(timeout=120_000)
+                if not cold:
+                    warm = _wait_warm(Path(tmp), 120)
+                    ready = (f"{time.perf_counter() - t_start:.1f} s after the server "
+                             "started" if warm is not None else "never")
+                    print(f"    runner warm: {ready}")
+                t_click, heading, chart, sweep = warmup(page, url, preset)
+                browser.close()
+            print("    " + _timeline(RunStore(Path(tmp)).get_sweep(sweep), t_click,
+                                     heading, chart))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return chart
 
 
 def main(argv=None) -> int:
@@ -214,9 +232,12 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=5, help="warm-ups for --warmup-only")
     p.add_argument("--cold", action="store_true", help="with --warmup-only: press the button "
                    "as soon as Home is drawn, before the warm runner is ready")
+    p.add_argument("--trees", nargs="*", type=Path, help="with --warmup-only: source trees to "
+                   "press in turn (default: this one), e.g. two `git worktree`s")
     args = p.parse_args(argv)
     if args.warmup_only:
-        return warmup_only(args.warmup_only, args.repeat, args.cold)
+        return warmup_only(args.warmup_only, args.repeat, args.cold,
+                           [t.resolve() for t in args.trees or []])
     from playwright.sync_api import sync_playwright
 
     rows = []
