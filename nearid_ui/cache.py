@@ -36,19 +36,17 @@ def _preload() -> None:
     torch.set_num_threads(1)  # the app shares two cores with training workers
     import plotly.graph_objects as go
 
-    # The core imports scikit-learn only where it fits; the pages' first ICA or metric
-    # would otherwise import it (1.2-1.7 s) on the way to a sweep's results.
-    import sklearn.decomposition  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import sklearn.preprocessing  # noqa: F401
-
     import nearid_core.runs.jobs  # noqa: F401 - the warm-up button submits through it
+    import nearid_core.science.alignment  # noqa: F401 - see below
     import nearid_core.science.metrics  # noqa: F401
     import nearid_core.views.explore  # noqa: F401
     import nearid_core.views.results  # noqa: F401
     from nearid_core.engine.calibration import rates
     from nearid_core.views.plots import style
 
+    # science.alignment and science.metrics above: the analysis imports its science where
+    # it runs, so without them a page's first ICA or alignment would import it and
+    # scikit-learn (1-2 s) on the way to a sweep's results.
     rates()  # the budget check's machine speed: from its cache file, else measured now
     # plotly loads its templates and validators on the first figure (~0.5 s): not in a page
     style(go.Figure(go.Scatter(x=[0, 1], y=[0, 1], error_y={"array": [0, 0]})),

@@ -238,7 +238,6 @@ DATA_S = 20e-9  # building the data, per value of x (mostly first touch of its p
 # follows 2.0 s later, once that is done; workers start their first analysis task warm.
 START_S = 1.8
 POOL_S = 2.0
-ANALYSIS_START_S = 0.0  # kept for the warm/cold split: the fork server preloads it all
 SAVE_S = 0.02  # per model: its arrays and weights into the store
 # Analysing one model: fixed + per d_z * d_u, at 1,638 held-out rows. Refitted 2026-11-29
 # (issue 13: InfoE's Newton fits, no scikit-learn fallback on separable bins): the default
@@ -267,7 +266,8 @@ def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
     rates : this machine's speed (``calibration.rates()``).
     load : runnable processes of other work (the load average before the sweep starts).
     warm : run by a warm runner (the app's: its interpreter, pool and first analysis calls
-        already paid), so without ``START_S``, ``POOL_S`` and ``ANALYSIS_START_S``.
+        already paid), so without ``START_S`` and ``POOL_S`` (every worker starts its
+        first analysis task warm either way: the fork server preloads the science).
 
     Notes
     -----
@@ -299,5 +299,5 @@ def seconds(cfg: SweepConfig, workers: int, cpus: int, rates: Rates,
     work = s.models * per_model + pairs * (PAIR_S + PAIR_ROW_S * s.n_test)
     out = {"start": cold * k * START_S * share(1), "training": train,
            "saving": (data + k * SAVE_S * s.models) * share(1),
-           "analysis": k * (cold * ANALYSIS_START_S + work / pool) * share(pool)}
+           "analysis": k * work / pool * share(pool)}
     return {**out, "total": sum(out.values())}

@@ -145,16 +145,16 @@ _MANAGER_JOIN_S = 10.0  # bounds a wait that takes milliseconds once the workers
 
 
 # What the fork server imports once for every worker it forks: torch, training, and the
-# analysis's science with the scikit-learn it calls (imported where they run, so that an
-# owner that only coordinates never pays for them; 2-3 s in each worker otherwise).
+# analysis's science with scikit-learn (``studies.analysis`` imports its science where it
+# runs, so that an owner that only coordinates never pays for it; 2-3 s in each worker
+# otherwise).
 _PRELOAD = ["torch", "nearid_core.studies.sweep", "nearid_core.studies.analysis",
-            "nearid_core.science.alignment", "nearid_core.science.metrics",
-            "sklearn.decomposition", "sklearn.linear_model", "sklearn.preprocessing"]
+            "nearid_core.science.alignment", "nearid_core.science.metrics"]
 
 
 def _pool_context() -> ForkServerContext:
     ctx = _ForkServerContext()  # children never run the parent's __main__ again
-    ctx.set_forkserver_preload(_PRELOAD)
+    ctx.set_forkserver_preload(_PRELOAD)  # process-wide: the one fork server's list
     return ctx
 
 
@@ -162,7 +162,7 @@ def prestart_pool() -> None:
     """Start the fork server now: it imports torch and the science (about 3 s) on the other
     core while this process does its own imports, and the pool made later forks its
     workers from it at once. It exits with this process."""
-    _pool_context()
+    _pool_context()  # sets the preload list, which the server reads when it starts
     with _plain_main():
         forkserver.ensure_running()
 

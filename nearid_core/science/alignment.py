@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True, eq=False)
 class Alignment:
     """A fitted map ``h(B) = B @ matrix + offset`` and its normalised l2 error.

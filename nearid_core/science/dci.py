@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.linear_model import Lasso
 
 from nearid_core.science.kernels import check_pair, split_fit_eval
 
@@ -84,9 +85,6 @@ def dci(z, u, *, alpha: float = 0.01, seed: int = 0) -> DciResult:
     encodes a factor non-linearly looks uninformative. Scores depend on ``alpha``; they do not
     test statistical independence of latents.
     """
-    # scikit-learn's import (1.2-1.7 s) only where it runs
-    from sklearn.linear_model import Lasso
-
     z, u = check_pair(z, u, names=("z", "u"))
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")

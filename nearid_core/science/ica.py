@@ -16,6 +16,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.decomposition import FastICA
+from sklearn.exceptions import ConvergenceWarning
 
 from nearid_core.science.ica_kernels import (
     ResultCache,
@@ -162,10 +164,6 @@ def _check_input(Z: np.ndarray, n_components: int | None) -> int:
 
 def _one_start(Z: np.ndarray, k: int, seed: int, max_iter: int, tol: float):
     """One FastICA fit; returns (model, sources (n, k), converged)."""
-    # scikit-learn's import (1.2-1.7 s) only where it runs
-    from sklearn.decomposition import FastICA
-    from sklearn.exceptions import ConvergenceWarning
-
     model = FastICA(
         n_components=k, whiten="unit-variance", fun="logcosh",
         max_iter=max_iter, tol=tol, random_state=seed,
@@ -257,8 +255,6 @@ def fit_ica(
         result = _fit_restarts(Z, *args)
         _CACHE.put(key, result, Z.nbytes)
     if not result.converged:
-        from sklearn.exceptions import ConvergenceWarning
-
         warnings.warn(result.message, ConvergenceWarning, stacklevel=2)
     return result
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import LinAlgWarning
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
 from nearid_core.science.kernels import check_pair, split_fit_eval
 from nearid_core.science.logistic import fit_multinomial
@@ -209,9 +211,6 @@ def _infoe(z: np.ndarray, v: np.ndarray, seed: int) -> float:
         if fast is not None and fast.converged:
             proba, classes = fast.predict_proba(z[ev]), fast.classes
         else:
-            # scikit-learn's import (1.2-1.7 s) only where it runs
-            from sklearn.linear_model import LogisticRegression
-
             model = LogisticRegression(C=_C, solver=_SOLVER, max_iter=200).fit(z[fit], codes[fit])
             proba, classes = model.predict_proba(z[ev]), model.classes_
         loss = _log_loss(proba, classes, codes[ev], n_classes)
@@ -260,10 +259,6 @@ def infoe_authors(z, v) -> float:
             loss = _log_loss(fast.predict_proba(zs), fast.classes, codes, k)
             scores.append((np.log(k) - loss) / np.log(k))
             continue
-        # scikit-learn's import (1.2-1.7 s) only where it runs
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
-
         model = LogisticRegression(C=np.inf, class_weight="balanced", solver=_SOLVER,
                                    tol=_AUTHORS_TOL, max_iter=_AUTHORS_MAX_ITER)
         with warnings.catch_warnings():

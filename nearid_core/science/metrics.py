@@ -161,8 +161,8 @@ def weak_mcc(z, u, *, fit_idx=None, eval_idx=None) -> WeakMccResult:
     axis-alignment (any rotation of z scores the same).
 
     CCA is solved in closed form (``canonical_directions``): the directions scikit-learn's
-    ``CCA`` reaches when its NIPALS iterations converge (equal within 1e-7 at
-    ``tol=1e-14``, tested), without its iterations, which stop short when two canonical correlations are
+    ``CCA`` reaches when its NIPALS iterations converge (equal within 1e-7 at ``tol=1e-14``,
+    tested), without its iterations, which stop short when two canonical correlations are
     close (seen at 6 factors: "Maximum number of iterations reached").
     """
     z, u = check_pair(z, u, names=("z", "u"))

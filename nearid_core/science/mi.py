@@ -34,6 +34,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import digamma
+from sklearn.preprocessing import scale
+from sklearn.utils import check_random_state
 
 __all__ = ["mutual_info_cd", "mutual_info_cd_many"]
 
@@ -156,10 +158,6 @@ def _check_n_neighbors(n_neighbors) -> None:
 
 def _noisy_scaled(X: np.ndarray, random_state) -> np.ndarray:
     """sklearn's ``_estimate_mi`` preprocessing, statement for statement (bit-identical)."""
-    # scikit-learn's import (1.2-1.7 s) only where it runs
-    from sklearn.preprocessing import scale
-    from sklearn.utils import check_random_state
-
     rng = check_random_state(random_state)
     n_samples, n_features = X.shape
     continuous_mask = np.ones(n_features, dtype=bool)
