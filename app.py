@@ -6,7 +6,7 @@ not-found page, drops overlong link parameters, and runs the chosen page.
 
 import streamlit as st
 
-from nearid_ui import cache, home, render, routing, texts
+from nearid_ui import cache, home, live, render, routing, texts
 from nearid_ui.picker import PAGE_KEY
 
 
@@ -31,6 +31,7 @@ def home_page() -> None:
     home.warmup_section(rows)
     st.subheader("Stored sweeps")
     home.sweeps_section(rows)
+    live.preload_charting()  # while the user reads: the results after the button draw sooner
 
 
 # The tab's icon is set before st.navigation: a page icon like ":material/home:" would

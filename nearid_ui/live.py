@@ -12,9 +12,9 @@ import time
 
 import streamlit as st
 
-from nearid_core.runs.store import StoreError
+from nearid_core.runs.store import TRAINED_PROGRESS, StoreError
 
-from . import cache, jobs
+from . import cache, jobs, present
 
 log = logging.getLogger("nearid.app")
 ACTIVE = ("queued", "running")
@@ -63,18 +63,44 @@ def progress_bar(row: dict) -> None:
     st.progress(p, text=f"**{row['status']}**{detail} · {p:.0%}{spent} · {eta_text(row)}")
 
 
-POLL_S = 0.25  # the live progress looks at the store's change token this often
+POLL_S = 0.25  # the live progress looks at the store's change token this often near the end
+# ... and this often while the models train with more than two such polls to go: each poll
+# costs the browser a share of the core training needs (the paper preset, measured: the
+# browser's renderer used 0.6-1.1 CPU-s while it trained, polled every 1 s, against
+# 1.8-1.9 CPU-s polled every 0.25 s).
+TRAINING_POLL_S = 1.0
 
 
-@st.fragment(run_every=POLL_S)
+def poll_every(row: dict, now: float | None = None) -> float:
+    """Seconds between two looks at a sweep: ``TRAINING_POLL_S`` while it trains with more
+    than two such polls of training left (a linear extrapolation of its progress), else
+    ``POLL_S``, so its end shows within a quarter second."""
+    p, t0 = float(row.get("progress") or 0.0), row.get("started_at")
+    if row.get("status") != "running" or t0 is None or p >= TRAINED_PROGRESS:
+        return POLL_S
+    if p <= ETA_MIN_PROGRESS:
+        return TRAINING_POLL_S  # starting: no estimate yet, and the end is not near
+    left = ((time.time() if now is None else now) - t0) * (TRAINED_PROGRESS - p) / p
+    return POLL_S if left <= 2 * TRAINING_POLL_S else TRAINING_POLL_S
+
+
 def follow(sweep_id: str, shown: str | None = None) -> None:
     """Live progress of a queued or running sweep; reruns the whole page when it ends, or
     when its status is no longer ``shown`` (the status the page's labels were drawn with),
     so a label never says "queued" beside a bar that says "running". Polls cheaply
-    (``cache.live_row``), so the results appear within a quarter second of the end."""
+    (``cache.live_row``), every ``poll_every`` seconds: the results appear within a
+    quarter second of the end."""
+    row = cache.live_row(sweep_id)
+    every = POLL_S if row is None else poll_every(row)
+    st.fragment(_follow, run_every=every)(sweep_id, shown, every)
+
+
+def _follow(sweep_id: str, shown: str | None, every: float) -> None:
     row = cache.live_row(sweep_id)
     if row is None or row["status"] not in ACTIVE or (shown and row["status"] != shown):
         st.rerun()
+    if poll_every(row) < every:
+        st.rerun()  # the end is near: the page's next run polls faster
     st.info(f"Sweep {sweep_id} is **{row['status']}**: results appear here when it finishes. "
             "Loss curves per model are on the Train page.")
     progress_bar(row)
@@ -84,20 +110,38 @@ def follow(sweep_id: str, shown: str | None = None) -> None:
 PRELOAD_S = 3.0  # long enough for the browser to fetch and compile plotly.js
 
 
+def preload_charting() -> None:
+    """Once per browser session, a blank static chart, so the browser fetches and compiles
+    plotly.js (about 3 s of a core, measured) while the user reads the page, not after the
+    button is pressed, where it took that core from training for the first 3 s. Drawn in one
+    script run only: the next rerun removes it (a chart on a page costs the browser a
+    quarter of a core at every poll, measured)."""
+    if st.session_state.get(present.CHARTED):
+        return
+    _blank_chart("charting_preload")
+
+
 def _load_charting(sweep_id: str) -> None:
-    """A blank chart for the first ``PRELOAD_S`` seconds of following a sweep: the browser
-    loads plotly.js (about 2 s) while the sweep runs, so the results draw about 2 s sooner
-    when it ends. Then it goes: a chart on the page costs the browser about a quarter of a
-    core at every poll, taken from training (measured)."""
-    started = st.session_state.setdefault(f"_charting_{sweep_id}", time.monotonic())
+    """A blank chart for the first ``PRELOAD_S`` seconds of following a sweep, unless this
+    browser session has drawn a chart before: the browser loads plotly.js while the sweep
+    runs, so the results draw about 2 s sooner when it ends. Then it goes (see
+    ``preload_charting``)."""
+    key = f"_charting_{sweep_id}"
+    if key not in st.session_state and st.session_state.get(present.CHARTED):
+        return  # the browser has plotly.js already
+    started = st.session_state.setdefault(key, time.monotonic())
     if time.monotonic() - started > PRELOAD_S:
         return
+    _blank_chart(f"charting_{sweep_id}")
+
+
+def _blank_chart(key: str) -> None:
     import plotly.graph_objects as go
 
     fig = go.Figure(layout={"height": 40, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
                             "xaxis": {"visible": False}, "yaxis": {"visible": False}})
-    st.plotly_chart(fig, key=f"charting_{sweep_id}", config={"displayModeBar": False,
-                                                             "staticPlot": True})
+    st.session_state[present.CHARTED] = True
+    st.plotly_chart(fig, key=key, config={"displayModeBar": False, "staticPlot": True})
 
 
 def _resubmit(row: dict) -> None:

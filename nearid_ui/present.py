@@ -82,9 +82,13 @@ def style(fig):
     return fig
 
 
+CHARTED = "_charted"  # session flag: this browser session has drawn a chart (has plotly.js)
+
+
 def plot(fig, *, key: str, config: dict | None = None, styled: bool = False) -> None:
     """``st.plotly_chart`` in the house style, restyled in presentation mode (unless the
     caller did it already: ``styled``)."""
+    st.session_state[CHARTED] = True
     st.plotly_chart(style(fig) if active() and not styled else fig, key=key,
                     config=config or CONFIG)
 

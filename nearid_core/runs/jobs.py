@@ -36,7 +36,7 @@ from nearid_core.runs.runner import (  # noqa: F401 - ensure_runner, runner_aliv
     wait_for_wake,
     wake_socket,
 )
-from nearid_core.runs.store import RunStore
+from nearid_core.runs.store import TRAINED_PROGRESS, RunStore
 from nearid_core.science.training import DONE
 from nearid_core.studies.analysis import SweepAnalysis, analyse_sweep
 from nearid_core.studies.sweep import (
@@ -95,7 +95,7 @@ class _ProgressWriter:
         if now - self.last >= PROGRESS_WRITE_S and p.losses:
             self.last = now
             losses = {self.run_ids[i]: v for i, v in p.losses.items()}
-            self.store.set_runs_progress(self.sweep_id, 0.9 * p.fraction, losses,
+            self.store.set_runs_progress(self.sweep_id, TRAINED_PROGRESS * p.fraction, losses,
                                          message=p.message)
 
     def cancelled(self) -> bool:
@@ -143,7 +143,7 @@ def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
     marks |= {"first_step": writer.first_step, "trained": time.time(), "saved": saver.last}
     if writer.cancelled():
         return None, {}
-    store.set_runs_progress(sweep_id, 0.9, {}, message="analysing")
+    store.set_runs_progress(sweep_id, TRAINED_PROGRESS, {}, message="analysing")
     faults.checkpoint("analysis")
     t0 = time.perf_counter()
     analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex, marks)

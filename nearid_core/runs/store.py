@@ -57,8 +57,10 @@ from nearid_core.runs._sqlite import (
 from nearid_core.runs.comparisons import remove_orphans
 
 __all__ = ["DB_NAME", "ENDED", "LIVE", "SCHEMA_VERSION", "STATUSES", "DamagedArtefact",
-           "RunStore", "StoreError", "default_home"]
+           "RunStore", "StoreError", "TRAINED_PROGRESS", "default_home"]
 
+# A sweep's progress once every model is trained; its analysis runs from here to done.
+TRAINED_PROGRESS = 0.9
 _inherited: list[sqlite3.Connection] = []  # connections copied by fork: never close them
 _HOST = socket.gethostname()
 

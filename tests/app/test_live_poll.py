@@ -96,3 +96,76 @@ def test_a_submission_wakes_a_starting_warm_runner_and_starts_no_other(tmp_path,
     jobs.start(store, cfg, name="again")
     assert on_demand == [store]
     assert [r["status"] for r in store.list_sweeps()] == ["queued", "queued"]
+
+
+def test_a_sweep_is_polled_slowly_only_while_its_training_is_far_from_the_end():
+    from nearid_ui.live import POLL_S, TRAINING_POLL_S, poll_every
+
+    now = 1000.0
+    running = {"status": "running", "started_at": now - 100.0}
+    assert poll_every({"status": "queued", "progress": 0.0}, now) == POLL_S
+    assert poll_every(running | {"progress": 0.01}, now) == TRAINING_POLL_S  # no estimate yet
+    # 100 s for 0.45 of training's 0.9: about 100 s to go
+    assert poll_every(running | {"progress": 0.45}, now) == TRAINING_POLL_S
+    # 100 s for 0.89: 100 * 0.01 / 0.89 = 1.1 s to go, within two slow polls
+    assert poll_every(running | {"progress": 0.89}, now) == POLL_S
+    assert poll_every(running | {"progress": 0.9}, now) == POLL_S  # analysing: the end is near
+
+
+def _follow_slowly(sweep_id: str) -> None:
+    import streamlit as st
+
+    from nearid_ui import live
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    if st.session_state["runs"] == 1:  # as a slow poll of the fragment finds it
+        live._follow(sweep_id, None, live.TRAINING_POLL_S)
+
+
+def test_a_slow_poll_reruns_the_page_once_the_end_of_training_is_near(tmp_path, use_home):
+    from nearid_core.config import DataConfig, SweepConfig, TrainConfig
+    from nearid_core.runs.jobs import submit_sweep
+
+    store = use_home(tmp_path)
+    sid = submit_sweep(store, SweepConfig(data=DataConfig(n=512), train=TrainConfig(epochs=1),
+                                          leaks=(0.0,), seeds=1))
+    assert store.start_sweep(sid)
+    store.set_runs_progress(sid, 0.01, {})
+    at = AppTest.from_function(_follow_slowly, args=(sid,), default_timeout=60)
+    at.run()
+    assert at.session_state["runs"] == 1 and "is **running**" in at.info[0].value
+    store.set_runs_progress(sid, 0.9, {}, message="analysing")
+    at.session_state["runs"] = 0
+    at.run()
+    assert at.session_state["runs"] == 2  # the page ran again, to poll every POLL_S
+
+
+def test_home_preloads_charting_once_and_a_followed_sweep_then_needs_no_blank_chart(
+        tmp_path, use_home):
+    from nearid_core.config import DataConfig, SweepConfig, TrainConfig
+    from nearid_core.runs.jobs import submit_sweep
+
+    store = use_home(tmp_path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1 and charts[0].proto.id.endswith("charting_preload")
+    at.run()
+    assert not at.get("plotly_chart")  # drawn in one run only: it leaves the page
+    sid = submit_sweep(store, SweepConfig(data=DataConfig(n=512), train=TrainConfig(epochs=1),
+                                          leaks=(0.0,), seeds=1))
+    at.switch_page("app_pages/identifiability_page.py")
+    at.query_params["sweep"] = sid
+    at.run()
+    assert "is **queued**" in " ".join(i.value for i in at.info)
+    assert not at.get("plotly_chart")  # this session's browser has plotly.js already
+    alone = AppTest.from_function(_follow_alone, args=(sid,), default_timeout=60)
+    alone.run()  # a session that drew no chart before (a link straight to a result page)
+    charts = alone.get("plotly_chart")
+    assert len(charts) == 1 and charts[0].proto.id.endswith(f"charting_{sid}")
+
+
+def _follow_alone(sweep_id: str) -> None:
+    from nearid_ui import live
+
+    live.follow(sweep_id)
