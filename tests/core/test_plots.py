@@ -106,3 +106,25 @@ def test_loss_bands_draw_median_and_range_per_group():
     assert median.name == "α = 0 (median of 3)"
     assert list(median1.x) == [1, 3] and list(median1.y) == [1.0, 0.5]  # nan left out
     assert bad.name == "#7 α=1 s=0 (failed)" and bad.line.dash == "dash"
+
+
+def test_the_house_template_as_plotly_default_draws_the_same_figures(monkeypatch):
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from plotly.subplots import make_subplots
+    from plotly.utils import PlotlyJSONEncoder
+
+    def build() -> dict:
+        fig = make_subplots(rows=1, cols=2)
+        fig.add_trace(go.Scatter(x=[0, 1], y=[1, 2]), row=1, col=2)
+        return json.loads(plots.style(fig, title="t").to_json())
+
+    monkeypatch.setattr(pio.templates, "default", "plotly")
+    validated = build()  # style sets and validates the template
+    plots.use_house_template()  # as the app does
+    assert pio.templates.default == plots.TEMPLATE
+    assert build() == validated
+    white = pio.templates[plots.TEMPLATE].to_plotly_json()
+    assert validated["layout"]["template"] == json.loads(json.dumps(white, cls=PlotlyJSONEncoder))
