@@ -12,20 +12,21 @@ import pytest
 
 from tests.core.analysis_reference import REFERENCE, outputs
 
-# Every number agrees to this (absolute): reordered float sums move the last bits only.
-_ATOL = 1e-9
-# Except where a number moved on purpose, by at most (absolute):
-_MOVED = {
-    # The authors' InfoE on bins the latents separate has no finite optimum; since issue 13
-    # it is where Newton's steps stop instead of where scikit-learn's solver stops (the
-    # fallback cost 0.3-1.5 s a fit). Measured here: 5.2e-7 (model a0); on the default
-    # sweep, 4 of 48 factor fits moved, by at most 3.0e-4.
-    "infoe_authors": 1e-6,
-}
+# Every number agrees to this, absolute or relative: reordered float sums, and another CPU's
+# BLAS kernels, move the last bits only (measured between two machines: 2.3e-11 relative, on
+# an ICA efficiency of 88,436, a ratio of two small differences).
+_ATOL = _RTOL = 1e-9
+# Except the authors' InfoE on the a-models, whose bins the latents separate: it has no
+# finite optimum and is where Newton's steps stop, which rounding moves. Measured: 1.4e-5
+# (model a1) between two machines' CPUs; 5.2e-7 (model a0) when issue 13 kept Newton's
+# stopping point instead of scikit-learn's (on the default sweep, 4 of 48 factor fits
+# moved, by at most 3.0e-4). The b-models' (finite optima) keep the tolerance above.
+_SEPARABLE_ATOL = 1e-4
 
 
 def _tolerance(key: str) -> float:
-    return _MOVED.get(key.rsplit(".", 1)[-1], _ATOL)
+    separable = key.startswith("model.a") and key.endswith(".infoe_authors")
+    return _SEPARABLE_ATOL if separable else _ATOL
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_the_analysis_records_the_same_numbers(now):
     ref = json.loads(REFERENCE.read_text())
     assert sorted(now) == sorted(ref)
     moved = {k: (ref[k], now[k]) for k in ref
-             if not np.isclose(now[k], ref[k], rtol=0.0, atol=_tolerance(k))}
+             if not np.isclose(now[k], ref[k], rtol=_RTOL, atol=_tolerance(k))}
     assert not moved, moved
 
 
