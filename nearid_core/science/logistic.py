@@ -16,6 +16,8 @@ weights. So at the optimum the fitted probabilities are scikit-learn's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,6 +195,35 @@ def _newton(pb: _Problem, theta: np.ndarray, tol: float, max_iter: int, stop: st
     return theta, False, max_iter, gmax
 
 
+def _flushing() -> bool:
+    """Whether this thread's arithmetic flushes subnormal floats to zero now."""
+    return bool((np.array([5e-324]) * np.array([1.0]))[0] == 0.0)
+
+
+@contextmanager
+def _subnormals_flushed() -> Iterator[None]:
+    """Treat subnormal floats as zero in this thread meanwhile (the CPU's FTZ and DAZ
+    modes, set through torch; nothing where the CPU has none).
+
+    On bins the latents separate, a fit's softmax probabilities saturate and become
+    subnormal (below 2.2e-308), and arithmetic on subnormals is many times slower: with
+    them flushed the InfoMEC authors' InfoE of the default sweep took 1.2 s against 2.2 s,
+    with the same numbers to the last bit (their share of any sum is far below its
+    rounding).
+    """
+    if _flushing():  # already on (a caller's choice): leave it so
+        yield
+        return
+    import torch
+
+    on = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if on:
+            torch.set_flush_denormal(False)
+
+
 def _check(X, y, C, tol, max_iter) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
@@ -272,7 +303,8 @@ def fit_multinomial(X, y, *, C: float = np.inf, balanced: bool = False, tol: flo
     theta = np.zeros((k, q))
     prior = np.bincount(codes, weights=s, minlength=k)
     theta[:, -1] = np.log(prior / prior[-1])  # the optimum of the intercepts alone
-    theta, converged, n_iter, gmax = _newton(pb, theta, tol, int(max_iter), stop)
+    with _subnormals_flushed():
+        theta, converged, n_iter, gmax = _newton(pb, theta, tol, int(max_iter), stop)
     if k == 2:
         theta -= theta[0]  # scikit-learn's binary coef_ and intercept_ in row 1
     else:

@@ -264,3 +264,38 @@ def test_authors_infoe_of_separable_bins_is_sklearns_stopping_point(n, d_u, d_z,
     Newton makes no progress (collinear latents) scikit-learn's call runs as before."""
     z, v = _sweep_like(n, d_u, d_z, 0.0, seed)
     assert infomec.infoe_authors(z, v) == pytest.approx(_old_authors(z, v), abs=1e-6)
+
+
+def test_a_fit_flushes_subnormals_only_meanwhile_and_keeps_its_numbers(monkeypatch):
+    """Saturated probabilities on separable bins are subnormal; a fit treats them as zero
+    (the CPU's FTZ/DAZ modes, many times faster) and leaves the thread's mode as it was.
+    Their share of any sum is far below its rounding: the fit is the same without."""
+    import contextlib
+
+    from nearid_core.science import logistic
+
+    z, v = _sweep_like(2000, 2, 2, 0.0, 0)  # noise-free latents: separable bins
+    assert not logistic._flushing()
+    with logistic._subnormals_flushed():
+        assert logistic._flushing()
+        with logistic._subnormals_flushed():  # already on: left on
+            pass
+        assert logistic._flushing()
+    assert not logistic._flushing()
+    seen = []
+    real = logistic._softmax
+
+    def softmax(eta):  # record whether the fit's probabilities include subnormals
+        proba, lse = real(eta)
+        seen.append(bool(np.any((proba > 0) & (proba < np.finfo(float).tiny))))
+        return proba, lse
+
+    monkeypatch.setattr(logistic, "_softmax", softmax)
+    monkeypatch.setattr(logistic, "_subnormals_flushed", contextlib.nullcontext)
+    slow = fit_multinomial(z, v[:, 0], balanced=True, tol=1e-10, stop="decrement")
+    assert any(seen)  # without the flush, the fit meets subnormals
+    monkeypatch.undo()
+    fast = fit_multinomial(z, v[:, 0], balanced=True, tol=1e-10, stop="decrement")
+    assert fast.n_iter == slow.n_iter
+    np.testing.assert_allclose(fast.coef, slow.coef, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(fast.intercept, slow.intercept, rtol=1e-12, atol=1e-12)
