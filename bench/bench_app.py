@@ -43,7 +43,7 @@ PAGES = {  # URL path: (title, what counts as the first result drawn)
     "Data": ("Data: factors u", ".js-plotly-plot"),
     "Train": ("Train a leak", ".js-plotly-plot"),
     "Bi-Lipschitz": ("How close to an isometry", ".js-plotly-plot"),
-    "Identifiability": ("Smaller L, smaller", ".js-plotly-plot"),
+    "Identifiability": ("Identifiability error against L", ".js-plotly-plot"),
     "ICA": ("Factors before and after ICA", ".js-plotly-plot"),
     "Paper": ("The paper's numbers", '[data-testid="stDataFrame"]'),
 }

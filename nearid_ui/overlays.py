@@ -11,7 +11,7 @@ from nearid_core.views.plots_overlay import overlay_grid
 
 from . import cache, present
 from .glossary import see
-from .params import bind, choice, publish
+from .params import bind, choice, forget, publish
 
 TRUTH = -1  # the "model" index that stands for the true factors u
 
@@ -30,13 +30,33 @@ def _name(v: results.SweepView, index: int) -> str:
     return f"#{m.index} (α = {m.leak:g}, seed {m.seed})"
 
 
+KEYS = ("ova", "ovb", "ovc")  # the overlay's widgets, bound to the URL
+
+
 def section(v: results.SweepView) -> None:
-    """Pick A (a model or the truth) and B (a model); draw the four panels."""
+    """Pick A (a model or the truth) and B (a model); draw the four panels.
+
+    Folded away until opened (a link with a pick opens it): its data and its chart cost
+    the page's first chart 1.2 s in the browser (measured, sidebar navigation to a done
+    paper warm-up: 2.1 s with it drawn, 0.9 s without), and it is computed only when open.
+    """
     models = [m.index for m in v.usable if m.latents is not None]
     if len(models) < 1 or v.u_test is None:
         st.info("No finished model with stored latents: nothing to overlay yet.")
         return
     st.subheader("Overlay: B's latents on A's, raw and after each map")
+    linked = any(k in st.query_params for k in KEYS)
+    box = st.expander("Pick A and B, and draw the overlay", expanded=linked, key="ov_open",
+                      on_change="rerun")
+    if not box.open:
+        for key in KEYS:  # a link to this page does not open it
+            forget(key)
+        return
+    with box:
+        _draw(v, models)
+
+
+def _draw(v: results.SweepView, models: list[int]) -> None:
     c1, c2, c3 = st.columns([1.2, 1.2, 0.6])
     a_opts, factors = [TRUTH, *models], list(range(v.u_test.shape[1]))
     a = c1.selectbox("A (reference)", a_opts, format_func=lambda i: _name(v, i),

@@ -180,3 +180,17 @@ def test_exact_leak_is_queued_then_becomes_a_slider_stop(small, tmp_path, use_ho
         str(o) for o in at.select_slider(key="leak").options]
     assert at.select_slider(key="leak").value == 0.37  # shown once trained
     assert len(at.get("plotly_chart")) == 4
+
+
+def test_identifiability_overlay_is_folded_away_until_opened(small):
+    home, ids = small
+    at = open_app("app_pages/identifiability_page.py", {"sweep": ids["grid"]})
+    ok(at)
+    charts = [c.proto.id for c in at.get("plotly_chart")]
+    assert charts and not any(c.endswith("ident_overlay") for c in charts)
+    assert not any(k in at.query_params for k in ("ova", "ovb", "ovc"))
+    at.session_state["ov_open"] = True  # the user opens it
+    at.run()
+    ok(at)
+    assert any(c.proto.id.endswith("ident_overlay") for c in at.get("plotly_chart"))
+    assert at.query_params["ova"] and at.query_params["ovb"]  # the pick is in the link now
