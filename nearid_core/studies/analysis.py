@@ -7,7 +7,7 @@ truth ``u`` against each model's latents. Both use the 50/50 fit/eval protocol o
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,7 +122,8 @@ class SweepAnalysis:
 
 def analyse_sweep(leak_rows: list[dict], models: list[tuple[int, float, np.ndarray]],
                   u: np.ndarray, *, executor: Executor, seed: int = 0,
-                  lipschitz: dict[int, dict] | None = None) -> SweepAnalysis:
+                  lipschitz: dict[int, dict] | None = None,
+                  started: dict[int, Future] | None = None) -> SweepAnalysis:
     """Analyse the finished models of a sweep.
 
     Parameters
@@ -134,10 +135,14 @@ def analyse_sweep(leak_rows: list[dict], models: list[tuple[int, float, np.ndarr
     executor : runs one task per model and one per leak.
     lipschitz : model index -> its metrics with "L_max" and "L_mean"; without it the
         per-leak L maxima over seeds (but L_max_max = B_max − 1) and the per-pair fits are nan.
+    started : model index -> the future of ``analyse_model(z, u, seed=seed)`` submitted
+        already (as each chunk of a sweep ends); the others are submitted here.
     """
     by_leak = {row["leak"]: [i for i, a, _ in models if a == row["leak"]] for row in leak_rows}
     latents = {i: z for i, _, z in models}
-    model_futs = {i: executor.submit(analyse_model, z, u, seed=seed) for i, _, z in models}
+    started = started or {}
+    model_futs = {i: started[i] if i in started else executor.submit(analyse_model, z, u, seed=seed)
+                  for i, _, z in models}
     pair_futs = {a: executor.submit(analyse_pairs, [latents[i] for i in idx], seed=seed)
                  for a, idx in by_leak.items()}
     per_model, ica = {}, {}

@@ -304,3 +304,31 @@ def test_a_chunk_trained_to_the_end_counts_whole_even_before_its_reports_arrive(
     steps = {(0,): (0, 1), (1,): (5, 10)}  # chunk (0,) has ended, no report of it yet
     assert _fraction(steps, {(0,)}) == 0.75
     assert _fraction(steps) == 0.25
+
+
+def test_a_chunks_models_are_analysed_as_it_ends_with_the_same_results(monkeypatch, tmp_path,
+                                                                       done_sweep):
+    import nearid_core.runs.jobs as jobs_module
+
+    store, sweep_id, _ = done_sweep
+    _one_model_chunks(monkeypatch)
+    events: list[tuple[str, int]] = []
+    real_saver = jobs_module._ChunkSaver.__call__
+    monkeypatch.setattr(jobs_module._ChunkSaver, "__call__", lambda self, chunk: (
+        events.append(("chunk", chunk[0].index)), real_saver(self, chunk))[1])
+
+    class Recording(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            if fn.__name__ == "analyse_model":
+                events.append(("analyse", len(events)))
+            return super().submit(fn, *args, **kwargs)
+
+    other = RunStore(tmp_path)
+    cut_id = submit_sweep(other, TINY, name="cut")
+    with Recording(1) as ex:
+        run_sweep_job(other, cut_id, executor=ex)
+    kinds = [k for k, _ in events]
+    # each chunk's model is handed to the analysis right after the chunk is written
+    assert kinds == ["chunk", "analyse"] * 4
+    ours, theirs = other.get_sweep(cut_id)["analysis"], store.get_sweep(sweep_id)["analysis"]
+    assert ours["per_model"] == theirs["per_model"] and ours["pairs"] == theirs["pairs"]
