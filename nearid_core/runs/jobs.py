@@ -157,7 +157,7 @@ def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
     store.set_runs_progress(sweep_id, TRAINED_PROGRESS, {}, message="analysing")
     faults.checkpoint("analysis")
     t0 = time.perf_counter()
-    analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex, marks, early.futures)
+    analysis = _analyse(store, sweep_id, cfg, run_ids, outcomes, ex, marks, early)
     return analysis, {"train_s": train_s, "analysis_s": time.perf_counter() - t0,
                       "marks": {k: v for k, v in marks.items() if v is not None}}
 
@@ -165,14 +165,17 @@ def _train_and_analyse(store, sweep_id, cfg, run_ids, writer, ex):
 class _ChunkAnalyses:
     """Starts the analysis of each chunk's finished models as soon as the chunk ends, so a
     worker whose chunk ended first analyses while the others still train (the two chunks of
-    the default sweep ended up to 1.3 s apart, measured). The results are those of
-    ``analyse_sweep`` starting them itself."""
+    the default sweep ended up to 1.3 s apart, measured), and, at the first chunk's end,
+    the generator's own B(u). The results are those of starting them after training."""
 
     def __init__(self, ex: Executor, cfg: SweepConfig) -> None:
         self.ex, self.cfg = ex, cfg
         self.futures: dict[int, Future] = {}  # model index -> its analyse_model
+        self.generator: Future | None = None  # generator_summary
 
     def __call__(self, outcomes: list[ModelOutcome]) -> None:
+        if self.generator is None:
+            self.generator = self.ex.submit(generator_summary, self.cfg)
         done = [o for o in outcomes if o.status == DONE]
         if not done:
             return
@@ -183,8 +186,9 @@ class _ChunkAnalyses:
 
     def cancel(self) -> None:
         """Drop the analyses not started (a cancelled or failed sweep is not analysed)."""
-        for fut in self.futures.values():
-            fut.cancel()
+        for fut in [*self.futures.values(), self.generator]:
+            if fut is not None:
+                fut.cancel()
 
 
 TIMELINE = {  # a sweep's timings["marks"], in order: what happened at each epoch second
@@ -230,13 +234,13 @@ class _ChunkSaver:
 
 def _analyse(store: RunStore, sweep_id: str, cfg: SweepConfig, run_ids: list[str],
              outcomes: list[ModelOutcome], ex: Executor, marks: dict,
-             started: dict[int, Future]) -> SweepAnalysis:
-    generator = ex.submit(generator_summary, cfg)
+             early: _ChunkAnalyses) -> SweepAnalysis:
+    generator = early.generator or ex.submit(generator_summary, cfg)
     u = dataset_for(cfg).u_test
     done = [(o.index, o.leak, o.latents) for o in outcomes if o.status == DONE]
     lipschitz = {o.index: o.lipschitz for o in outcomes if o.status == DONE}
     analysis = analyse_sweep(leak_table(cfg, outcomes), done, u, executor=ex, seed=cfg.seed,
-                             lipschitz=lipschitz, started=started)
+                             lipschitz=lipschitz, started=early.futures)
     marks["analysed"] = time.time()
     for o in outcomes:
         if o.index in analysis.per_model:
