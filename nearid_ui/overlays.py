@@ -36,9 +36,9 @@ KEYS = ("ova", "ovb", "ovc")  # the overlay's widgets, bound to the URL
 def section(v: results.SweepView) -> None:
     """Pick A (a model or the truth) and B (a model); draw the four panels.
 
-    Folded away until opened (a link with a pick opens it): its data and its chart cost
-    the page's first chart 1.2 s in the browser (measured, sidebar navigation to a done
-    paper warm-up: 2.1 s with it drawn, 0.9 s without), and it is computed only when open.
+    Folded away until opened (a link with a pick opens it), and computed only when open:
+    drawn, it held the page's first chart back by a second (measured, sidebar navigation to
+    a done paper warm-up's Identifiability page, medians of 8: 2.10 s, folded 1.05 s).
     """
     models = [m.index for m in v.usable if m.latents is not None]
     if len(models) < 1 or v.u_test is None:
@@ -49,7 +49,7 @@ def section(v: results.SweepView) -> None:
     box = st.expander("Pick A and B, and draw the overlay", expanded=linked, key="ov_open",
                       on_change="rerun")
     if not box.open:
-        for key in KEYS:  # a link to this page does not open it
+        for key in KEYS:  # closed: the page's link opens it closed too
             forget(key)
         return
     with box:
