@@ -28,7 +28,7 @@ PAGES = [HOME, "app_pages/data_page.py", "app_pages/train_page.py", "app_pages/b
          "app_pages/identifiability_page.py", "app_pages/ica_page.py", "app_pages/paper_page.py"]
 SWEEP_PAGES = PAGES[2:]  # the pages that show one sweep
 HEALTHY_CHARTS = {"app_pages/train_page.py": 1, "app_pages/bilipschitz_page.py": 2,
-                  "app_pages/identifiability_page.py": 4, "app_pages/ica_page.py": 6, "app_pages/paper_page.py": 0}
+                  "app_pages/identifiability_page.py": 3, "app_pages/ica_page.py": 6, "app_pages/paper_page.py": 0}
 REASON = "interrupted: its process 4242 ended without finishing (killed or crashed)"
 
 
@@ -180,6 +180,11 @@ def test_every_page_survives_a_damaged_store(page, case, prepared, tmp_path, mon
     if case is damaged_runs and page in SWEEP_PAGES:
         assert "damaged" in shown[0]
         assert len(at.get("plotly_chart")) == HEALTHY_CHARTS[page]  # the other models
+        if page == "app_pages/identifiability_page.py":  # and their overlay, once opened
+            at.session_state["ov_open"] = True
+            at.run()
+            assert not at.exception
+            assert len(at.get("plotly_chart")) == HEALTHY_CHARTS[page] + 1
     if case is interrupted and page in SWEEP_PAGES:
         assert "was **interrupted**: its process 4242 ended" in at.error[0].value
 
@@ -277,9 +282,9 @@ def test_a_read_only_store_is_listed_shown_and_exported(prepared, tmp_path, use_
     assert not at.exception and not at.error
     assert len(at.dataframe[0].value) == 4
     assert at.button[0].disabled  # the warm-up cannot be written
-    at = open_app("app_pages/identifiability_page.py", {"sweep": prepared.tiny})
+    at = open_app("app_pages/identifiability_page.py", {"sweep": prepared.tiny, "ova": "-1"})
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) == 4  # with the overlay picture
+    assert len(at.get("plotly_chart")) == 4  # with the overlay picture, which the link opens
     assert {"Sweep numbers (JSON)", "Latents (NPZ)"} <= {b.label for b in at.get(
         "download_button")}
     at = open_app("app_pages/train_page.py", {"sweep": queued})

@@ -58,7 +58,7 @@ def _diff_table(at):
     return next(d.value for d in at.dataframe if "setting" in d.value.columns)
 
 
-@pytest.mark.parametrize(("page", "chart", "n_single"), [(BL, "ms_b", 2), (ID, "ms_err", 4)])
+@pytest.mark.parametrize(("page", "chart", "n_single"), [(BL, "ms_b", 2), (ID, "ms_err", 3)])
 def test_a_single_sweep_renders_as_before(two, use_home, page, chart, n_single):
     use_home(two.home)
     at = open_app(page, {"sweep": two.free})
@@ -70,7 +70,7 @@ def test_a_single_sweep_renders_as_before(two, use_home, page, chart, n_single):
     assert "overlay" not in at.query_params
 
 
-@pytest.mark.parametrize(("page", "chart", "n_single"), [(BL, "ms_b", 2), (ID, "ms_err", 4)])
+@pytest.mark.parametrize(("page", "chart", "n_single"), [(BL, "ms_b", 2), (ID, "ms_err", 3)])
 def test_picking_a_second_sweep_overlays_it(two, use_home, labels, page, chart, n_single):
     use_home(two.home)
     at = open_app(page, {"sweep": two.free})
