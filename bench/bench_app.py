@@ -5,7 +5,7 @@
     python bench/bench_app.py --warmup-only tiny --repeat 5   # only the warm-up button
 
 Measured in Debian's Chromium against the real server (``streamlit run``, 127.0.0.1):
-- cold start: process start -> health check answers, and -> Home's title drawn;
+- cold start: process start -> health check answers, and -> Home drawn (its button);
 - warm-up: click "Reproduce the paper's warm-up" (paper settings) on Home, once the app's
   warm runner is ready and Home has been read for ``READ_S`` (5 s) -> the first
   Identifiability chart is drawn (training by the runner included); ``--warmup-only``
