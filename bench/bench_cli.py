@@ -4,7 +4,10 @@ Each run is a fresh ``python -m nearid_core sweep --quiet`` in a fresh store, st
 given tree (so ``--trees /tmp/before /tmp/after`` compares two commits side by side: make
 them with ``git worktree add``). Runs alternate between the trees. Printed per run, in
 seconds after the command was started: the sweep's own marks (``runs.jobs.TIMELINE``) and
-the command's exit; then the medians per tree.
+the command's exit, and the CPU seconds its processes used (sampled every 20 ms): the
+command itself, the pool's fork server (its imports of torch and the science), the pool's
+workers (training and analysis), and their total divided by the cores, the least wall time
+that work can take on this machine however well it overlaps; then the medians per tree.
 
     .venv/bin/python bench/bench_cli.py --repeat 5
     .venv/bin/python bench/bench_cli.py --trees /tmp/nb_before /tmp/nb_after --repeat 3
@@ -35,21 +38,65 @@ def _dies_with_us() -> None:
     die_with_parent(signal.SIGTERM)
 
 
+CPU_ROLES = ("command", "fork server", "workers", "other")
+
+
+def _role(proc, root: int) -> str:
+    """Which of the command's processes ``proc`` is (see ``CPU_ROLES``); "other" for the
+    resource tracker and anything else."""
+    if proc.pid == root:
+        return "command"
+    cmd = " ".join(proc.cmdline())
+    if "forkserver" not in cmd:
+        return "other"
+    return "fork server" if proc.ppid() == root else "workers"
+
+
+def _cpu_seconds(proc, every: float = 0.02) -> dict[str, float]:
+    """CPU seconds (user + system) of ``proc`` and its descendants by role, sampled until
+    it exits (a process's last 20 ms can be missed)."""
+    import psutil
+
+    root, seen = psutil.Process(proc.pid), {}
+    while proc.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for q in procs:
+            try:
+                t = q.cpu_times()
+                role = seen[q.pid][0] if q.pid in seen else _role(q, root.pid)
+                seen[q.pid] = (role, t.user + t.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        time.sleep(every)
+    out = dict.fromkeys(CPU_ROLES, 0.0)
+    for role, cpu in seen.values():
+        out[role] = out.get(role, 0.0) + cpu
+    return out
+
+
 def run_once(tree: Path, extra: list[str]) -> dict[str, float]:
-    """One sweep command started in ``tree``: its marks and exit, seconds after the start."""
+    """One sweep command started in ``tree``: its marks and exit, seconds after the start,
+    and its processes' CPU seconds ("cpu " + role, "cpu total")."""
     from nearid_core.runs.store import RunStore
 
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, NEARID_HOME=home, OMP_NUM_THREADS="1")
         t0 = time.time()
-        subprocess.run([sys.executable, "-m", "nearid_core", "sweep", "--quiet", *extra],
-                       cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL,
-                       preexec_fn=_dies_with_us)
+        proc = subprocess.Popen([sys.executable, "-m", "nearid_core", "sweep", "--quiet",
+                                 *extra], cwd=tree, env=env, stdout=subprocess.DEVNULL,
+                                preexec_fn=_dies_with_us)
+        cpu = _cpu_seconds(proc)
         exit_s = time.time() - t0
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args)
         store = RunStore(home)
         sweep = store.get_sweep(store.list_sweeps()[0]["id"])
         marks = sweep["timings"]["marks"]
-        return {k: marks[k] - t0 for k in MARKS if k in marks} | {"exit": exit_s}
+        return ({k: marks[k] - t0 for k in MARKS if k in marks} | {"exit": exit_s}
+                | {f"cpu {k}": v for k, v in cpu.items()} | {"cpu total": sum(cpu.values())})
 
 
 def main(argv=None) -> int:
@@ -62,15 +109,20 @@ def main(argv=None) -> int:
     trees = [Path(t).resolve() for t in args.trees]
     runs: dict[Path, list[dict]] = {t: [] for t in trees}
     cols = (*MARKS, "exit")
-    print("| tree | run | " + " | ".join(cols) + " | training | analysis |")
-    print("|---" * (len(cols) + 4) + "|")
+    cpus = (*(f"cpu {k}" for k in CPU_ROLES), "cpu total")
+    cores = os.cpu_count() or 1
+    print("| tree | run | " + " | ".join(cols) + " | training | analysis | CPU s: "
+          + " | ".join(c[4:] for c in cpus) + f" | total / {cores} cores |")
+    print("|---" * (len(cols) + len(cpus) + 5) + "|")
     for i in range(args.repeat):
         for tree in trees:
             r = run_once(tree, args.sweep_args)
             runs[tree].append(r)
             print(f"| {tree.name} | {i + 1} | " + " | ".join(f"+{r[c]:.2f}" for c in cols)
                   + f" | {r['trained'] - r['first_step']:.2f} | "
-                  f"{r['analysed'] - r['trained']:.2f} |", flush=True)
+                  f"{r['analysed'] - r['trained']:.2f} | "
+                  + " | ".join(f"{r[c]:.2f}" for c in cpus)
+                  + f" | {r['cpu total'] / cores:.2f} |", flush=True)
     print("\nmedians:")
     for tree, rs in runs.items():
         med = {c: statistics.median(r[c] for r in rs) for c in cols}
@@ -79,6 +131,9 @@ def main(argv=None) -> int:
         print(f"  {tree.name}: exit {med['exit']:.2f} s, started +{med['started']:.2f}, "
               f"training {train:.2f} s, analysis {analysis:.2f} s, "
               f"stored → exit {statistics.median(r['exit'] - r['stored'] for r in rs):.2f} s")
+        cpu = {c: statistics.median(r[c] for r in rs) for c in cpus}
+        print("    CPU seconds: " + ", ".join(f"{c[4:]} {v:.2f}" for c, v in cpu.items())
+              + f"; the total on {cores} cores takes at least {cpu['cpu total'] / cores:.2f} s")
     return 0
 
 

@@ -89,6 +89,29 @@ def ensemble_flops(cfg: SweepConfig, steps: int) -> float:
     return 3 * 2 * per_sample * cfg.train.batch_size * cfg.n_models * steps
 
 
+def matmul_step(cfg: SweepConfig, repeats: int) -> float:
+    """Seconds of one training step's matrix products alone, at the ensemble's own shapes:
+    for each layer of all M models, the forward product and the two of the backward pass,
+    as batched matmuls of (M, B, in) activations. No bias, activation, QR or optimiser:
+    the most the ensemble's FLOP rate could reach if everything else took no time."""
+    enc_w, dec_w = layer_widths(cfg.model, cfg.data)
+    m, b = cfg.n_models, cfg.train.batch_size
+    layers = [(i, o) for w in (enc_w, dec_w) for i, o in zip(w[:-1], w[1:], strict=True)]
+    xs = [torch.randn(m, b, i) for i, _ in layers]
+    ws = [torch.randn(m, i, o) for i, o in layers]
+    gs = [torch.randn(m, b, o) for _, o in layers]
+
+    def products(n: int = 100) -> None:
+        for _ in range(n):
+            for x, w, g in zip(xs, ws, gs, strict=True):
+                torch.bmm(x, w)
+                torch.bmm(g, w.mT)
+                torch.bmm(x.mT, g)
+
+    products()
+    return median_time(products, repeats + 2) / 100
+
+
 def cli_sweep(repeats: int) -> tuple[float, float]:
     """Median wall time of the default sweep command, and the largest process's peak RSS."""
     times = []
@@ -128,7 +151,10 @@ def main() -> None:
     z = encode(model, ds.x[:2000])
     t_b = median_time(lambda: decoder_bilipschitz(model, z), args.repeats + 2)
     flops = peak_flops(args.repeats)
-    achieved = ensemble_flops(cfg, result["res"].steps) / t_ens
+    steps = result["res"].steps
+    achieved = ensemble_flops(cfg, steps) / t_ens
+    t_mm = matmul_step(cfg, args.repeats)
+    mm_rate = ensemble_flops(cfg, 1) / t_mm
     rows = [
         ("(a) ensemble training, 24 models, one process, one thread", f"{t_ens:.2f} s"),
         ("(b) same 24 models one after another, nn.Module + DataLoader", f"{t_plain:.2f} s"),
@@ -139,6 +165,11 @@ def main() -> None:
         ("(c) peak matmul, 2048^2 float32, one thread", f"{flops / 1e9:.1f} GFLOP/s"),
         ("ensemble achieved (matmul FLOPs / time)", f"{achieved / 1e9:.2f} GFLOP/s "
                                                     f"({100 * achieved / flops:.1f}% of c)"),
+        ("(d) one step of (a): its matrix products alone, at its shapes (batched matmuls)",
+         f"{1e3 * t_mm:.2f} ms of {1e3 * t_ens / steps:.2f} ms a step "
+         f"({100 * t_mm * steps / t_ens:.0f}%)"),
+        ("the ceiling that sets on (a): (d)'s FLOP rate", f"{mm_rate / 1e9:.1f} GFLOP/s "
+                                                         f"({100 * mm_rate / flops:.1f}% of c)"),
         (f"B(z), {z.shape[1]} latents x 24 models (Jacobians + SVD)", f"{t_b:.3f} s"),
     ]
     if not args.skip_cli:
