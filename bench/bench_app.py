@@ -130,24 +130,16 @@ def apptest_bench(home: Path, sweep: str, loads: int, pages: list[str]) -> dict[
 READ_S = 5.0  # a user reads Home at least this long before pressing the button
 
 
-_RECEIVED: dict[int, list[float]] = {}  # id(page) -> perf_counter of each server message
-
-
 def open_home(page, url: str, preset: str = "paper") -> float:
-    """Home with ``preset`` chosen, drawn; returns the time it was drawn (perf_counter).
-    Every message the page then receives from the server is timed (see ``press``)."""
-    times = _RECEIVED.setdefault(id(page), [])
-    page.on("websocket", lambda ws: ws.on("framereceived",
-                                          lambda _: times.append(time.perf_counter())))
+    """Home with ``preset`` chosen, drawn; returns the time it was drawn (perf_counter)."""
     page.goto(f"{url}/?preset={preset}")
     page.get_by_role("button", name="Reproduce the paper's warm-up").wait_for(timeout=120_000)
     return time.perf_counter()
 
 
-def press(page) -> tuple[float, float, float, str, float | None]:
-    """Click the warm-up button on the Home page shown (by ``open_home``); return (click
-    epoch, s to the results' heading, s to the first chart, sweep id, s to the last
-    message from the server before that chart: the rest is the browser drawing the page)."""
+def press(page) -> tuple[float, float, float, str]:
+    """Click the warm-up button on the Home page shown; return (click epoch, s to the
+    results' heading, s to the first chart, sweep id)."""
     button = page.get_by_role("button", name="Reproduce the paper's warm-up")
     t_click, t0 = time.time(), time.perf_counter()
     button.click()
@@ -156,9 +148,7 @@ def press(page) -> tuple[float, float, float, str, float | None]:
     heading = time.perf_counter() - t0
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
     chart = time.perf_counter() - t0
-    sent = [t - t0 for t in _RECEIVED.get(id(page), []) if t0 < t < t0 + chart]
-    return (t_click, heading, chart, page.url.rsplit("sweep=", 1)[1].split("&")[0],
-            max(sent) if sent else None)
+    return t_click, heading, chart, page.url.rsplit("sweep=", 1)[1].split("&")[0]
 
 
 def _read(drawn: float) -> None:
@@ -166,18 +156,14 @@ def _read(drawn: float) -> None:
     time.sleep(max(0.0, READ_S - (time.perf_counter() - drawn)))
 
 
-def _timeline(sweep: dict, t_click: float, heading: float, chart: float,
-              sent: float | None = None) -> str:
-    """Where the seconds went after the click, from the store's own timestamps and the
-    browser's: its last message from the server before the first chart (``sent``)."""
+def _timeline(sweep: dict, t_click: float, heading: float, chart: float) -> str:
+    """Where the seconds went after the click, from the store's own timestamps."""
     from nearid_core.runs.jobs import TIMELINE
 
     marks = (sweep.get("timings") or {}).get("marks", {})
     points = [("submitted", sweep.get("created_at"))]
     points += [(k, marks.get(k)) for k in TIMELINE]
     cells = [f"{name} {t - t_click:+.2f}" for name, t in points if isinstance(t, (int, float))]
-    if sent is not None:
-        cells.append(f"page sent {sent:+.2f}")
     return ", ".join(cells + [f"results shown {heading:+.2f}", f"first chart {chart:+.2f} s"])
 
 
@@ -239,10 +225,10 @@ def _one_warmup(preset: str, cold: bool, tree: Path) -> float:
                              "started" if warm is not None else "never")
                     print(f"    runner warm: {ready}")
                     _read(drawn)
-                t_click, heading, chart, sweep, sent = press(page)
+                t_click, heading, chart, sweep = press(page)
                 browser.close()
             print("    " + _timeline(RunStore(Path(tmp)).get_sweep(sweep), t_click,
-                                     heading, chart, sent))
+                                     heading, chart))
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -290,7 +276,7 @@ def main(argv=None) -> int:
                 else:
                     _wait_warm(home, 120)
                     _read(drawn)
-                    _, _, seconds, sweep, _ = press(page)
+                    _, _, seconds, sweep = press(page)
                     rows.append(("warm-up (paper settings): button -> first chart", seconds))
                 for name, (switch, reload) in browser_bench(url, page, sweep, args.loads,
                                                             args.pages).items():

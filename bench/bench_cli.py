@@ -66,8 +66,8 @@ def _cpu_seconds(proc, every: float = 0.02) -> dict[str, float]:
         for q in procs:
             try:
                 t = q.cpu_times()
-                role = seen[q.pid][0] if q.pid in seen else _role(q, root.pid)
-                seen[q.pid] = (role, t.user + t.system)
+                # not cached: a fork server's command line is its parent's until it execs
+                seen[q.pid] = (_role(q, root.pid), t.user + t.system)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
         time.sleep(every)
@@ -94,9 +94,18 @@ def run_once(tree: Path, extra: list[str]) -> dict[str, float]:
             raise subprocess.CalledProcessError(proc.returncode, proc.args)
         store = RunStore(home)
         sweep = store.get_sweep(store.list_sweeps()[0]["id"])
-        marks = sweep["timings"]["marks"]
+        marks = (sweep.get("timings") or {}).get("marks", {})  # none before 344f132
         return ({k: marks[k] - t0 for k in MARKS if k in marks} | {"exit": exit_s}
                 | {f"cpu {k}": v for k, v in cpu.items()} | {"cpu total": sum(cpu.values())})
+
+
+def _cell(r: dict, key: str, sign: str = "") -> str:
+    return f"{sign}{r[key]:.2f}" if key in r else "n/a"
+
+
+def _span(r: dict, start: str, end: str) -> str:
+    """Seconds from mark ``start`` to mark ``end``; "n/a" for a commit without marks."""
+    return f"{r[end] - r[start]:.2f}" if start in r and end in r else "n/a"
 
 
 def main(argv=None) -> int:
@@ -118,22 +127,30 @@ def main(argv=None) -> int:
         for tree in trees:
             r = run_once(tree, args.sweep_args)
             runs[tree].append(r)
-            print(f"| {tree.name} | {i + 1} | " + " | ".join(f"+{r[c]:.2f}" for c in cols)
-                  + f" | {r['trained'] - r['first_step']:.2f} | "
-                  f"{r['analysed'] - r['trained']:.2f} | "
+            print(f"| {tree.name} | {i + 1} | " + " | ".join(_cell(r, c, "+") for c in cols)
+                  + f" | {_span(r, 'first_step', 'trained')} | "
+                  f"{_span(r, 'trained', 'analysed')} | "
                   + " | ".join(f"{r[c]:.2f}" for c in cpus)
                   + f" | {r['cpu total'] / cores:.2f} |", flush=True)
     print("\nmedians:")
     for tree, rs in runs.items():
-        med = {c: statistics.median(r[c] for r in rs) for c in cols}
-        train = statistics.median(r["trained"] - r["first_step"] for r in rs)
-        analysis = statistics.median(r["analysed"] - r["trained"] for r in rs)
-        print(f"  {tree.name}: exit {med['exit']:.2f} s, started +{med['started']:.2f}, "
-              f"training {train:.2f} s, analysis {analysis:.2f} s, "
-              f"stored → exit {statistics.median(r['exit'] - r['stored'] for r in rs):.2f} s")
+        line = f"  {tree.name}: exit {statistics.median(r['exit'] for r in rs):.2f} s"
+        if all("stored" in r for r in rs):
+            med = {c: statistics.median(r[c] for r in rs) for c in cols}
+            train = statistics.median(r["trained"] - r["first_step"] for r in rs)
+            analysis = statistics.median(r["analysed"] - r["trained"] for r in rs)
+            line += (f", started +{med['started']:.2f}, training {train:.2f} s, analysis "
+                     f"{analysis:.2f} s, stored → exit "
+                     f"{statistics.median(r['exit'] - r['stored'] for r in rs):.2f} s")
+        print(line)
         cpu = {c: statistics.median(r[c] for r in rs) for c in cpus}
         print("    CPU seconds: " + ", ".join(f"{c[4:]} {v:.2f}" for c, v in cpu.items())
               + f"; the total on {cores} cores takes at least {cpu['cpu total'] / cores:.2f} s")
+    if len(trees) == 2:
+        a, b = trees
+        ratios = [x["exit"] / y["exit"] for x, y in zip(runs[a], runs[b], strict=True)]
+        print(f"  {a.name} / {b.name}: median ratio of paired runs (exit) "
+              f"{statistics.median(ratios):.2f}")
     return 0
 
 
