@@ -1,7 +1,8 @@
 """Core speed benchmark: ensemble training vs a plain per-model DataLoader loop, B(z), peak
-FLOP/s, and the default ``sweep`` command end to end. Prints a Markdown table.
+FLOP/s, and the default ``sweep`` command end to end. Prints a Markdown table; with
+``--profile``, also one training step's operators under torch.profiler.
 
-    .venv/bin/python bench/bench_core.py [--repeats 3] [--skip-cli]
+    .venv/bin/python bench/bench_core.py [--repeats 3] [--skip-cli] [--profile]
 
 Everything is timed in this one run, so the ratios compare like with like on a shared,
 noisy machine; medians over ``--repeats`` runs. One torch thread throughout.
@@ -112,6 +113,40 @@ def matmul_step(cfg: SweepConfig, repeats: int) -> float:
     return median_time(products, repeats + 2) / 100
 
 
+def profile_step(cfg: SweepConfig, x: torch.Tensor, steps: int = 100, top: int = 14) -> str:
+    """Where one training step of the default sweep's 24 models goes: torch.profiler's
+    self CPU time per operator over ``steps`` steps (after 30 unmeasured ones), as a
+    Markdown table. The profiler's own overhead is included in every row."""
+    import numpy as np
+    from torch.profiler import ProfilerActivity, profile
+
+    from nearid_core.science.models import EnsembleAE
+    from nearid_core.science.training import _optimizer, _step
+
+    grid = cfg.grid()
+    model = EnsembleAE(cfg.model, cfg.data, [a for a, _ in grid], [s for _, s in grid])
+    opt, alive = _optimizer(model, cfg.train), np.ones(len(grid), dtype=bool)
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.stack([torch.randperm(len(x), generator=gen)[:cfg.train.batch_size]
+                       for _ in grid])
+    xb = torch.index_select(x, 0, idx.reshape(-1)).view(*idx.shape, x.shape[1])
+    for _ in range(30):
+        _step(model, opt, xb, alive)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            _step(model, opt, xb, alive)
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    lines = [f"\nOne step of (a) under torch.profiler ({steps} steps; "
+             f"{total / steps / 1e3:.2f} ms a step with the profiler's overhead)\n",
+             "| operator | calls a step | ms a step | share |", "|---|---|---|---|"]
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:top]:
+        lines.append(f"| {e.key} | {e.count / steps:.0f} | "
+                     f"{e.self_cpu_time_total / steps / 1e3:.3f} | "
+                     f"{100 * e.self_cpu_time_total / total:.1f}% |")
+    return "\n".join(lines)
+
+
 def cli_sweep(repeats: int) -> tuple[float, float]:
     """Median wall time of the default sweep command, and the largest process's peak RSS."""
     times = []
@@ -130,6 +165,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-cli", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where a training step goes, operator by operator")
     args = ap.parse_args()
     cfg = SweepConfig()
     ds = dataset_for(cfg)
@@ -182,6 +219,8 @@ def main() -> None:
     print("| measure | value |\n|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")
+    if args.profile:
+        print(profile_step(cfg, x_t))
 
 
 if __name__ == "__main__":
