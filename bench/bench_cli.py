@@ -6,8 +6,9 @@ them with ``git worktree add``). Runs alternate between the trees. Printed per r
 seconds after the command was started: the sweep's own marks (``runs.jobs.TIMELINE``) and
 the command's exit, and the CPU seconds its processes used (sampled every 20 ms): the
 command itself, the pool's fork server (its imports of torch and the science), the pool's
-workers (training and analysis), and their total divided by the cores, the least wall time
-that work can take on this machine however well it overlaps; then the medians per tree.
+workers (training and analysis), other (multiprocessing's resource tracker), and their
+total divided by the cores, the least wall time that work can take on this machine however
+well it overlaps; then the medians per tree, and with two trees the paired ratio.
 
     .venv/bin/python bench/bench_cli.py --repeat 5
     .venv/bin/python bench/bench_cli.py --trees /tmp/nb_before /tmp/nb_after --repeat 3
